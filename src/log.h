@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one log sink: "safs: <level>: message" on stderr in the foreground,
+ * syslog once daemonized. Control characters are escaped; callers log
+ * names and lengths, never secret bytes.
+ */
+#ifndef SAFS_LOG_H
+#define SAFS_LOG_H
+
+#include <syslog.h>
+
+void log_init(int use_syslog, int debug);
+int log_debug_enabled(void);
+
+void log_msg(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(fmt, ...)						\
+	do {								\
+		if (log_debug_enabled())				\
+			log_msg(LOG_DEBUG, "%s: " fmt, __func__,	\
+			    ##__VA_ARGS__);				\
+	} while (0)
+
+#endif
