@@ -16,3 +16,12 @@ werror=OFF
 cmake -S "$top" -B "$build" -DSAFS_WERROR=$werror >/dev/null
 cmake --build "$build" -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j1 "$@"
+
+# Further stages, each a script of its own: the ASan+UBSan build of the
+# whole suite, the fuzzers for a bounded time, valgrind on the unit tests.
+for stage in tests/sanitize.sh tests/fuzz/run.sh tests/valgrind.sh; do
+	if [ -x "$stage" ]; then
+		echo "== $stage" >&2
+		"$stage"
+	fi
+done

@@ -16,8 +16,12 @@ import time
 
 import pytest
 
-SAFS = os.environ.get("SAFS_BIN") or os.path.join(
-    os.environ.get("SAFS_BUILD_DIR", "../../build"), "safs")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("SAFS_SOURCE_DIR") or os.path.dirname(
+    os.path.dirname(HERE))
+BUILD_DIR = os.environ.get("SAFS_BUILD_DIR") or os.path.join(SOURCE_DIR,
+                                                             "build")
+SAFS = os.environ.get("SAFS_BIN") or os.path.join(BUILD_DIR, "safs")
 PASSPHRASE = "correct horse battery staple"
 
 # Warnings the daemon may print on these machines that no test is about.
@@ -237,22 +241,29 @@ def unexpected_lines(stderr, allowed=()):
     return bad
 
 
-def safs_pids():
-    r = run(["pgrep", "-x", "safs"])
-    return set(int(x) for x in r.stdout.split())
+def safs_pids(under):
+    """safs processes whose command line names a path under `under`."""
+    r = run(["pgrep", "-f", "-x", "(.*/)?safs .*"])
+    pids = set()
+    for pid in r.stdout.split():
+        try:
+            with open("/proc/%s/cmdline" % pid.decode(), "rb") as f:
+                if under.encode() in f.read():
+                    pids.add(int(pid))
+        except OSError:
+            pass
+    return pids
 
 
 @pytest.fixture
 def env(tmp_path, keys):
-    before_mounts = set(mounts())
-    before_pids = safs_pids()
+    # Scoped to this test's directory: other suites may mount meanwhile.
     e = Env(tmp_path, keys)
     yield e
     e.teardown()
     # Daemonized mounts: unmounting ends them; give them a moment.
-    wait_for(lambda: not (safs_pids() - before_pids), 10,
-             "safs processes to exit")
-    left = set(mounts()) - before_mounts
+    wait_for(lambda: not safs_pids(e.tmp), 10, "safs processes to exit")
+    left = [m for m in mounts() if m.startswith(os.path.realpath(e.tmp))]
     for m in left:
         unmount(m)
     assert not left, "test left mounts behind: %s" % sorted(left)
