@@ -338,8 +338,6 @@ safs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	pthread_mutex_lock(&fs->lock);
 	n = hash_find(fs, ino);
-	if (n != NULL && !n->is_dir && fs->set.audit)
-		audit_open(req, n);
 	pthread_mutex_unlock(&fs->lock);
 	if (n == NULL) {
 		fuse_reply_err(req, ENOENT);
@@ -349,6 +347,9 @@ safs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
+	/* Outside the lock: the kernel's reference keeps n alive. */
+	if (fs->set.audit)
+		audit_open(req, n);
 	fi->keep_cache = !fs->set.nocache;
 	fi->direct_io = fs->set.nocache;
 	fi->noflush = 1;
