@@ -23,6 +23,9 @@
 
 struct daemon {
 	struct fs *fs;
+	struct fuse_session *se;
+	pthread_t loop_thread;		/* runs fuse_session_loop() */
+	volatile sig_atomic_t loop_done;
 	const struct safs_opts *opts;
 	char *source;
 	char *source_dir, *source_base;
@@ -242,6 +245,32 @@ handle_inotify(struct daemon *d)
 	}
 }
 
+static void
+wake_handler(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * SIGINT/SIGTERM are taken here, not by a handler in the loop thread, so
+ * the loop ends only after this thread's last invalidation has returned:
+ * an invalidation waits for the kernel's directory lock, which a pending
+ * lookup holds until the loop answers it. The loop thread's read() is
+ * interrupted with SIGUSR1, repeatedly, since a signal landing just
+ * before it blocks would be lost.
+ */
+static void
+end_loop(struct daemon *d)
+{
+	struct timespec ts = { 0, 20 * 1000000L };
+
+	fuse_session_exit(d->se);
+	while (!d->loop_done) {
+		pthread_kill(d->loop_thread, SIGUSR1);
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -271,6 +300,12 @@ worker_main(void *arg)
 			    "lifetimes");
 		if (p[2].revents && read(d->sfd, &si, sizeof(si)) ==
 		    sizeof(si)) {
+			if (si.ssi_signo != SIGHUP) {
+				log_info("SIG%s received",
+				    sigabbrev_np((int)si.ssi_signo));
+				end_loop(d);
+				break;
+			}
 			log_info("SIGHUP: reloading %s", d->source);
 			request_reload(d, 0);
 		}
@@ -363,11 +398,13 @@ watch_source(struct daemon *d)
 }
 
 int
-daemon_start(struct daemon **dp, struct fs *fs, struct creds *c,
-    const time_t *iats, const struct safs_opts *o, const char *source)
+daemon_start(struct daemon **dp, struct fs *fs, struct fuse_session *se,
+    struct creds *c, const time_t *iats, const struct safs_opts *o,
+    const char *source)
 {
+	struct sigaction sa;
 	struct daemon *d;
-	sigset_t hup, all, old;
+	sigset_t sigs, all, old;
 	size_t n = c->config.nprofiles;
 
 	*dp = NULL;
@@ -381,6 +418,8 @@ daemon_start(struct daemon **dp, struct fs *fs, struct creds *c,
 		return SAFS_ERR_NOMEM;
 	}
 	d->fs = fs;
+	d->se = se;
+	d->loop_thread = pthread_self();
 	d->opts = o;
 	d->creds = c;
 	memcpy(d->iats, iats, n * sizeof(*iats));
@@ -388,22 +427,33 @@ daemon_start(struct daemon **dp, struct fs *fs, struct creds *c,
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
 
-	/* SIGHUP is taken by signalfd, so blocked in every thread. */
-	sigemptyset(&hup);
-	sigaddset(&hup, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &hup, NULL);
+	/* SIGHUP, SIGINT, SIGTERM go to signalfd: blocked everywhere (the
+	 * caller blocked them before mounting). SIGUSR1 only interrupts. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wake_handler;	/* no SA_RESTART: read() -> EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* An inherited SIG_IGN (nohup, a shell's background job) would make
+	 * signalfd miss them: safs always unmounts on INT/TERM, reloads on
+	 * HUP. */
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	if ((d->tfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC |
 	    TFD_NONBLOCK)) == -1 ||
-	    (d->sfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
+	    (d->sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
 	    (d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
 	    (d->rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
 	    (o->watch && watch_source(d) != 0))
 		goto fail;
 
-	/*
-	 * Our threads take no signals: SIGINT/SIGTERM must reach the
-	 * thread in fuse_session_loop(), whose read() they interrupt.
-	 */
+	/* Our threads take no signals: SIGUSR1 is for the loop thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	if (pthread_create(&d->worker, NULL, worker_main, d) == 0)
@@ -429,6 +479,7 @@ daemon_stop(struct daemon *d)
 
 	if (d == NULL)
 		return;
+	d->loop_done = 1;
 	pthread_mutex_lock(&d->mu);
 	d->stopping = 1;
 	pthread_cond_signal(&d->cv);

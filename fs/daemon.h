@@ -14,14 +14,18 @@
 struct daemon;
 
 /*
- * Start the threads for the mounted fs. Takes ownership of c; iats are
- * the issue times of the tokens already published. Returns 0 or
+ * Start the threads for the fs mounted by se; call from the thread that
+ * will run fuse_session_loop(), with SIGHUP, SIGINT and SIGTERM blocked.
+ * SIGINT/SIGTERM end the loop; SIGHUP reloads. Takes ownership of c; iats
+ * are the issue times of the tokens already published. Returns 0 or
  * SAFS_ERR_SYSTEM.
  */
-int daemon_start(struct daemon **dp, struct fs *fs, struct creds *c,
-    const time_t *iats, const struct safs_opts *o, const char *source);
+int daemon_start(struct daemon **dp, struct fs *fs, struct fuse_session *se,
+    struct creds *c, const time_t *iats, const struct safs_opts *o,
+    const char *source);
 
-/* Stop and join the threads; frees the credentials. NULL is a no-op. */
+/* After fuse_session_loop() returned: stop and join the threads; frees
+ * the credentials. NULL is a no-op. */
 void daemon_stop(struct daemon *d);
 
 /* Mint one token per profile of c, now: tokens[], iats[], refresh_ms[]

@@ -11,6 +11,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -545,7 +546,8 @@ run_mount(struct cli *cli)
 	time_t *iats = NULL;
 	char *fsname = NULL, *mopts = NULL;
 	struct stat st;
-	int statusfd = -1, code, r, mounted = 0, handlers = 0;
+	int statusfd = -1, code, r, mounted = 0;
+	sigset_t sigs;
 	size_t n;
 
 	if (stat(cli->mountpoint, &st) == -1)
@@ -613,11 +615,13 @@ run_mount(struct cli *cli)
 		code = fail(EXIT_USAGE, "FUSE refused the mount options");
 		goto out;
 	}
-	if (fuse_set_signal_handlers(se) != 0) {
-		code = fail(EXIT_INTERNAL, "cannot install signal handlers");
-		goto out;
-	}
-	handlers = 1;
+	/* From here on SIGINT/SIGTERM/SIGHUP wait for the daemon's thread,
+	 * which takes them through signalfd (see daemon.c). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (fuse_session_mount(se, cli->mountpoint) != 0) {
 		code = fail(EXIT_MOUNT, "cannot mount on %s",
 		    cli->mountpoint);
@@ -625,8 +629,8 @@ run_mount(struct cli *cli)
 	}
 	mounted = 1;
 	fs_set_session(fs, se);
-	if ((r = daemon_start(&d, fs, c, iats, &cli->opts, cli->source)) !=
-	    0) {
+	if ((r = daemon_start(&d, fs, se, c, iats, &cli->opts,
+	    cli->source)) != 0) {
 		c = NULL;	/* daemon_start() freed it */
 		code = fail(EXIT_INTERNAL, "cannot start: %s",
 		    safs_strerror(r));
@@ -645,8 +649,6 @@ run_mount(struct cli *cli)
 	log_info("unmounting %s", cli->mountpoint);
  out:
 	daemon_stop(d);		/* before the fs its worker publishes to */
-	if (handlers)
-		fuse_remove_signal_handlers(se);
 	if (mounted)
 		fuse_session_unmount(se);
 	if (se != NULL)
