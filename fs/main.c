@@ -349,6 +349,13 @@ run_info(const struct cli *cli)
 		    cli->opts.cipher ? cli->opts.cipher :
 		    ENVELOPE_DEFAULT_CIPHER, ENVELOPE_DEFAULT_MD,
 		    ENVELOPE_DEFAULT_ITER);
+	} else if (info.format == ENVELOPE_AGE) {
+		printf("encoding: %s\n", info.armored ? "armoured" :
+		    "binary");
+		printf("recipient: passphrase (scrypt, work factor %d)\n",
+		    info.log_n);
+		printf("payload: %zu bytes (ChaCha20-Poly1305)\n",
+		    info.data_len);
 	} else if (info.format == ENVELOPE_PLAIN) {
 		printf("encryption: none (needs allow_plaintext)\n");
 	}
@@ -370,9 +377,12 @@ run_check(const struct cli *cli)
 	printf("source: %s\n", cli->source);
 	printf("format: %s%s\n", envelope_format_name(c->info.format),
 	    c->info.armored ? " (base64)" : "");
-	if (c->info.format == ENVELOPE_OPENSSL) {
+	if (c->info.format != ENVELOPE_PLAIN) {
 		printf("cipher: %s\n", c->info.cipher);
-		if (c->info.kdf == ENVELOPE_KDF_PBKDF2)
+		if (c->info.format == ENVELOPE_AGE)
+			printf("kdf: scrypt (work factor %d)\n",
+			    c->info.log_n);
+		else if (c->info.kdf == ENVELOPE_KDF_PBKDF2)
 			printf("kdf: pbkdf2 (%s, %lu iterations)\n",
 			    c->info.md, c->info.iter);
 		else

@@ -89,10 +89,34 @@ b64_decode(const char *in, size_t n, unsigned char *out)
 		}
 	}
 	/* Leftover bits must be the zero padding of a final group whose
-	 * '=' count matches: 2 bits <-> "==", 4 bits <-> "=". */
-	if ((bits == 0 && pad != 0) || (bits == 2 && pad != 2) ||
-	    (bits == 4 && pad != 1) || bits == 6 ||
+	 * '=' count matches: 2 chars (4 bits) <-> "==", 3 (2 bits) <-> "=". */
+	if ((bits == 0 && pad != 0) || (bits == 4 && pad != 2) ||
+	    (bits == 2 && pad != 1) || bits == 6 ||
 	    (acc & ((1UL << bits) - 1)) != 0)
+		return -1;
+	return o;
+}
+
+long
+b64_decode_raw(const char *in, size_t n, unsigned char *out)
+{
+	unsigned long acc = 0;
+	long o = 0;
+	int bits = 0, v;
+
+	if (n % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((v = b64_value((unsigned char)in[i])) < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned long)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if ((acc & ((1UL << bits) - 1)) != 0)
 		return -1;
 	return o;
 }

@@ -23,4 +23,11 @@ size_t b64url_encode(const void *in, size_t n, char *out);
  */
 long b64_decode(const char *in, size_t n, unsigned char *out);
 
+/*
+ * Decode unpadded standard base64 (age's encoding) from exactly n bytes
+ * of in: no whitespace, no '=', canonical (zero) trailing bits. Returns
+ * the decoded length or -1.
+ */
+long b64_decode_raw(const char *in, size_t n, unsigned char *out);
+
 #endif

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "age.h"
 #include "b64.h"
 
 #define SALTED_MAGIC "Salted__"
@@ -159,6 +160,14 @@ envelope_inspect(const unsigned char *in, size_t n, int format,
 		if ((r = parse_openssl(in, n, info, &data, &dec, e)) != 0)
 			return r;
 		secbuf_free(dec);
+	} else if (format == ENVELOPE_AGE) {
+		struct age_info ai;
+
+		if ((r = age_inspect(in, n, &ai, e)) != 0)
+			return r;
+		info->armored = ai.armored;
+		info->log_n = ai.log_n;
+		info->data_len = ai.payload_len;
 	} else {
 		info->data_len = n;
 	}
@@ -399,10 +408,22 @@ envelope_open(const unsigned char *in, size_t n,
 		if ((*plainp = secbuf_dup(in, n)) == NULL)
 			return err_set(e, SAFS_ERR_NOMEM, "out of memory");
 		return 0;
-	case ENVELOPE_AGE:
-		return err_set(e, SAFS_ERR_UNSUPPORTED,
-		    "age-encrypted sources are not supported; encrypt "
-		    "with openssl enc -aes-256-cbc -pbkdf2");
+	case ENVELOPE_AGE: {
+		struct age_info ai;
+		int r2;
+
+		if (pass == NULL)
+			return err_set(e, SAFS_ERR_NOPASS,
+			    "no passphrase given");
+		r2 = age_open(in, n, pass, passlen, plainp, &ai, e);
+		if (r2 == 0) {
+			snprintf(info->cipher, sizeof(info->cipher),
+			    "chacha20-poly1305");
+			snprintf(info->md, sizeof(info->md), "scrypt");
+			info->log_n = ai.log_n;
+		}
+		return r2;
+	}
 	default:
 		return err_set(e, SAFS_ERR_FORMAT, "unknown format");
 	}

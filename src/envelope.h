@@ -2,7 +2,8 @@
 /*
  * The container around the service-account JSON: files written by the
  * `openssl enc` CLI ("Salted__" header, binary or base64 with -a), with
- * PBKDF2 or the legacy EVP_BytesToKey key derivation, and plain JSON.
+ * PBKDF2 or the legacy EVP_BytesToKey key derivation; age passphrase
+ * files (age.h); plain JSON.
  */
 #ifndef SAFS_ENVELOPE_H
 #define SAFS_ENVELOPE_H
@@ -50,6 +51,7 @@ struct envelope_info {
 	int kdf;		/* enum envelope_kdf actually used */
 	char md[32];
 	unsigned long iter;	/* PBKDF2 iterations used */
+	int log_n;		/* age: scrypt work factor */
 };
 
 /* The format named by s ("auto", "openssl", "age", "plain"), or -1. */

@@ -4,7 +4,7 @@
 SAFS_BUILD_DEPS="cmake make gcc pkg-config libfuse3-dev fuse3 libssl-dev
 libcjson-dev openssl"
 SAFS_TEST_DEPS="python3 python3-pytest python3-jwt python3-google-auth
-python3-cryptography strace valgrind clang libclang-rt-14-dev util-linux
+python3-cryptography strace valgrind clang libclang-rt-14-dev util-linux age
 man-db systemd procps"
 
 safs_install_deps() {
