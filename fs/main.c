@@ -48,7 +48,7 @@ struct cli {
 	int debug;
 	struct safs_opts opts;
 	char *source;		/* absolute */
-	const char *mountpoint;
+	char *mountpoint;	/* absolute */
 	const char *profile;
 };
 
@@ -177,6 +177,18 @@ absolutize(char **p)
 	return 0;
 }
 
+/* extpass="./getpass arg": a program named by a relative path. */
+static int
+relative_program(const char *cmd)
+{
+	size_t first;
+
+	if (cmd == NULL || *cmd == '/')
+		return 0;
+	first = strcspn(cmd, " ");
+	return memchr(cmd, '/', first) != NULL;
+}
+
 static int
 parse_cli(int argc, char **argv, struct cli *cli)
 {
@@ -249,7 +261,9 @@ parse_cli(int argc, char **argv, struct cli *cli)
 	case MODE_MOUNT:
 		if (npos != 2)
 			return usage_error("expected SOURCE and MOUNTPOINT");
-		cli->mountpoint = pos[1];
+		if ((cli->mountpoint = strdup(pos[1])) == NULL ||
+		    absolutize(&cli->mountpoint) != 0)
+			return fail(EXIT_INTERNAL, "out of memory");
 		break;
 	case MODE_TOKEN:
 		if (npos < 1 || npos > 2)
@@ -263,7 +277,9 @@ parse_cli(int argc, char **argv, struct cli *cli)
 	if ((cli->source = strdup(pos[0])) == NULL ||
 	    absolutize(&cli->source) != 0 ||
 	    absolutize(&cli->opts.passfile) != 0 ||
-	    absolutize(&cli->opts.config) != 0)
+	    absolutize(&cli->opts.config) != 0 ||
+	    (relative_program(cli->opts.extpass) &&
+	    absolutize(&cli->opts.extpass) != 0))
 		return fail(EXIT_INTERNAL, "out of memory");
 	return EXIT_OK;
 }
@@ -704,5 +720,6 @@ main(int argc, char **argv)
  out:
 	options_free(&cli.opts);
 	free(cli.source);
+	free(cli.mountpoint);
 	return code;
 }

@@ -181,6 +181,34 @@ collect_entries(struct account *a, const cJSON *root, struct errbuf *e)
 	return 0;
 }
 
+/*
+ * cJSON keeps strings NUL-terminated, so "a\u0000b" would come out as
+ * "a": refuse such a file rather than serve a value cut short.
+ */
+static int
+holds_nul(const char *s, size_t n)
+{
+	int in_str = 0;
+
+	if (memchr(s, '\0', n) != NULL)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		if (!in_str) {
+			in_str = s[i] == '"';
+			continue;
+		}
+		if (s[i] == '"') {
+			in_str = 0;
+		} else if (s[i] == '\\' && i + 1 < n) {
+			if (s[i + 1] == 'u' && i + 5 < n &&
+			    memcmp(s + i + 2, "0000", 4) == 0)
+				return 1;
+			i++;
+		}
+	}
+	return 0;
+}
+
 static const cJSON *
 required_string(const cJSON *root, const char *name, struct errbuf *e,
     int *r)
@@ -237,6 +265,12 @@ account_load(const unsigned char *json, size_t len, struct account **outp,
 	if (!cJSON_IsObject(root)) {
 		r = err_set(e, SAFS_ERR_ACCOUNT, "not a service account: the "
 		    "JSON is not an object");
+		goto out;
+	}
+	if (holds_nul((const char *)secbuf_data(a->json), len)) {
+		r = err_set(e, SAFS_ERR_ACCOUNT, "not a usable service "
+		    "account: a string holds a NUL character (\\u0000), "
+		    "which safs will not serve cut short");
 		goto out;
 	}
 	if (required_string(root, "client_email", e, &r) == NULL ||

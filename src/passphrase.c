@@ -18,6 +18,9 @@ extern char **environ;
 /* Room for the cap, a "\r\n" and one byte that tells "too long". */
 #define LINE_BUF (PASSPHRASE_MAX + 3)
 
+/* Set by a signal during the tty prompt (0 otherwise). */
+static volatile sig_atomic_t tty_signal;
+
 long
 passphrase_first_line(const unsigned char *buf, size_t n, size_t max)
 {
@@ -44,7 +47,8 @@ read_line(int fd, unsigned char *buf, size_t cap, int bytewise)
 
 	while (len < cap) {
 		n = read(fd, buf + len, bytewise ? 1 : cap - len);
-		if (n == -1 && errno == EINTR)
+		/* At the tty prompt a signal must end the wait, not retry. */
+		if (n == -1 && errno == EINTR && tty_signal == 0)
 			continue;
 		if (n == -1)
 			return -1;
@@ -223,8 +227,6 @@ from_extpass(const char *cmd, struct secbuf **outp, struct errbuf *e)
 	free(copy);
 	return r;
 }
-
-static volatile sig_atomic_t tty_signal;
 
 static void
 tty_handler(int sig)

@@ -138,7 +138,20 @@ def stop_ok(env, p, sig=signal.SIGTERM, allowed=()):
     assert not is_mounted(p.mnt), p.mnt
     bad = unexpected_lines(err, allowed)
     assert not bad, err
+    for s in secrets_of(env):
+        assert s not in err, "secret %r on stderr: %s" % (s, err)
     return err
+
+
+def daemon_ok(env, p, allowed=()):
+    """A daemonized mount returned 0 and said nothing unexpected (its
+    stderr, until it detached, is in p.stderr_text)."""
+    from conftest import unexpected_lines
+    assert p.returncode == 0, p.stderr_text
+    bad = unexpected_lines(p.stderr_text, allowed)
+    assert not bad, p.stderr_text
+    for s in secrets_of(env):
+        assert s not in p.stderr_text, p.stderr_text
 
 
 def script(env, name, body, mode=0o700):

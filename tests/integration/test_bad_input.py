@@ -233,6 +233,21 @@ def test_source_is_directory(env):
     assert src in line
 
 
+def test_source_too_large(env):
+    src = env.write(env.path("big.enc"),
+                    b"Salted__" + random_bytes(3, 70000))
+    r, mnt = attempt(env, src)
+    line = assert_clean_failure(env, r, EXIT_SOURCE, ["bytes"], mnt=mnt)
+    assert src in line
+
+
+def test_source_not_a_regular_file(env):
+    # A device never ends: refused, not read.
+    r, mnt = attempt(env, "/dev/zero")
+    assert_clean_failure(env, r, EXIT_SOURCE, ["/dev/zero", "regular"],
+                         mnt=mnt)
+
+
 @MODES
 def test_mountpoint_missing(env, foreground):
     src, _ = secret_source(env)
@@ -283,6 +298,16 @@ def test_secret_option_refused(env, key, foreground):
     assert key in line
     # The value itself is never echoed, not even in part.
     assert "S3cret" not in line
+
+
+def test_password_secret_refused(env):
+    # The literal case from the brief: the message names passfile= and
+    # does not repeat the value.
+    src, _ = secret_source(env)
+    r, mnt = attempt(env, src, opts="password=secret")
+    line = assert_clean_failure(env, r, EXIT_USAGE, ["passfile="],
+                                mnt=mnt)
+    assert "secret" not in line.lower(), line
 
 
 @pytest.mark.parametrize("opts", [

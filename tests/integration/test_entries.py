@@ -12,7 +12,8 @@ import stat
 import pytest
 
 from conftest import run, service_account
-from helpers_core import (SECRET, encrypt_bytes, json_text, read, stop_ok,
+from helpers_core import (EXIT_USAGE, SECRET, assert_clean_failure,
+                          encrypt_bytes, json_text, read, stop_ok,
                           write_passfile)
 
 # Entries safs generates besides the members (no audience: no token).
@@ -166,16 +167,28 @@ def test_public_key_pem(rich):
     assert got == want
 
 
-def test_nul_escape_kept_exactly(env):
-    # "a\u0000b" is a three-byte value; it must not come out cut short.
+def test_nul_escape_refused_not_cut_short(env):
+    # cJSON cannot hold "a\u0000b" (it would come out as "a"): safs must
+    # refuse the file with a clear line rather than serve a wrong value.
     text = with_raw(json_text([(k, v, True) for k, v in
                                service_account(env.keys.pem).items()]),
                     rb'"with_nul": "a\u0000b"')
+    src = env.encrypt(env.write(env.path("nul.json"), text, 0o600))
+    r = env.safs("-o", "passfile=" + env.passfile, src, env.mountpoint())
+    err = r.stderr.decode()
+    assert r.returncode == 5, err
+    assert "NUL" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_escaped_backslash_before_u0000_is_not_a_nul(env):
+    # "\\u0000" is a backslash and the text u0000: six bytes, served.
+    text = with_raw(json_text([(k, v, True) for k, v in
+                               service_account(env.keys.pem).items()]),
+                    rb'"not_nul": "a\\u0000b"')
     _, p = mount_text(env, text)
     try:
-        path = os.path.join(p.mnt, "with_nul")
-        assert read(path) == b"a\x00b"
-        assert os.stat(path).st_size == 3
+        assert read(os.path.join(p.mnt, "not_nul")) == b"a\\u0000b"
     finally:
         stop_ok(env, p)
 
@@ -224,7 +237,6 @@ def test_owner_and_mode(env, opts, uid, gid, fmode, dmode):
 
 @pytest.mark.parametrize("mode", ["0600", "0755", "0", "0400x", "9"])
 def test_mode_with_more_than_read_bits_refused(env, mode):
-    from helpers_core import EXIT_USAGE, assert_clean_failure
     src = env.source()
     mnt = env.mountpoint()
     r = env.safs("-f", "-o", "passfile=%s,mode=%s" % (env.passfile, mode),

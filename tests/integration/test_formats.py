@@ -7,8 +7,8 @@ import os
 import pytest
 
 from helpers_core import (CLIENT_EMAIL, EXIT_DECRYPT, SECRET,
-                          assert_clean_failure, encrypt_bytes, read,
-                          sa_text, stop_ok, write_passfile)
+                          assert_clean_failure, daemon_ok, encrypt_bytes,
+                          read, sa_text, stop_ok, write_passfile)
 
 # (openssl enc arguments, safs options needed)
 VARIANTS = [
@@ -118,6 +118,7 @@ def test_plaintext_with_allow_plaintext(env):
 def test_plaintext_with_allow_plaintext_daemon_warns(env):
     path, text = env.sa_json("plain.json")
     p = env.mount(path, opts="allow_plaintext", foreground=False)
+    daemon_ok(env, p, [r"is not encrypted \(allow_plaintext\)"])
     assert read(os.path.join(p.mnt, "credentials.json")) == text
     # Printed before detaching, so it reaches the invoking terminal.
     assert "not encrypted" in p.stderr_text, p.stderr_text

@@ -12,7 +12,7 @@ import pytest
 from conftest import (is_mounted, run, safs_pids, unexpected_lines,
                       wait_for)
 from helpers_core import (CLIENT_EMAIL, EXIT_DECRYPT, SECRET, Drain,
-                          assert_not_in_proc, fuse_reply_index,
+                          assert_not_in_proc, daemon_ok, fuse_reply_index,
                           fuse_requests, mountinfo, poll_mounted, read,
                           script, secret_source, stop_ok, wait_unmounted,
                           write_passfile)
@@ -30,9 +30,8 @@ def test_daemonizes_once_ready(env):
                   foreground=False, wait=False)
     # safs has returned 0 (env.mount checked) and the mount is already
     # there: no waiting needed.
-    assert p.returncode == 0
     assert is_mounted(p.mnt)
-    assert not unexpected_lines(p.stderr_text), p.stderr_text
+    daemon_ok(env, p)
     assert p.stdout.read() == b""
     pids = safs_pids(env.tmp)
     assert len(pids) == 1, pids
@@ -54,11 +53,44 @@ def test_daemonizes_once_ready(env):
                          ids=["SIGTERM", "SIGINT"])
 def test_daemon_signal_unmounts(env, sig):
     p = env.mount(env.source(), foreground=False)
+    daemon_ok(env, p)
     (daemon,) = safs_pids(env.tmp)
     os.kill(daemon, sig)
     wait_unmounted(p.mnt, 30)
     wait_for(lambda: daemon not in safs_pids(env.tmp), 30,
              "the daemon to exit")
+
+
+@pytest.mark.parametrize("foreground", [True, False],
+                         ids=["foreground", "daemon"])
+def test_relative_paths_unmount_on_sigterm(env, foreground):
+    # SOURCE and MOUNTPOINT relative to the caller's directory: the
+    # daemon changes to / once detached, and must still unmount what it
+    # mounted when told to stop.
+    env.source("sa.enc")
+    mnt = env.mountpoint("mnt")
+    args = (["-f"] if foreground else []) + [
+        "-o", "passfile=" + env.passfile, "sa.enc", "mnt"]
+    if foreground:
+        p = env.mount("sa.enc", mnt="mnt", wait=False,
+                      preexec_fn=lambda: os.chdir(env.tmp))
+        wait_for(lambda: is_mounted(mnt) or p.poll() is not None, 30,
+                 "the mount")
+        pid = p.pid
+    else:
+        r = env.safs(*args, cwd=env.tmp)
+        assert r.returncode == 0, r.stderr
+        assert not unexpected_lines(r.stderr.decode()), r.stderr
+        (pid,) = safs_pids(env.tmp)
+    assert is_mounted(mnt)
+    assert read(os.path.join(mnt, "client_email")) == CLIENT_EMAIL.encode()
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: pid not in safs_pids(env.tmp), 30, "safs to exit")
+    if foreground:
+        p.wait(timeout=30)
+        assert p.returncode == 0
+    assert not is_mounted(mnt), "safs exited and left %s mounted" % mnt
+    assert os.listdir(mnt) == []
 
 
 def test_foreground_stays(env):
@@ -150,6 +182,8 @@ def test_mount_fuse3_options_accepted(env, foreground):
     assert read(os.path.join(p.mnt, "client_email")) == CLIENT_EMAIL.encode()
     if foreground:
         stop_ok(env, p)
+    else:
+        daemon_ok(env, p)
 
 
 # Decrypted before mounting.

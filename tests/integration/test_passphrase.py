@@ -15,8 +15,9 @@ import pytest
 from conftest import is_mounted, wait_for
 from helpers_core import (CLIENT_EMAIL, EXIT_DECRYPT, SECRET,
                           assert_clean_failure, assert_not_in_proc,
-                          env_without_credentials, read, script,
-                          secret_source, stop_ok, write_passfile)
+                          daemon_ok, encrypt_bytes, env_without_credentials,
+                          read, sa_text, script, secret_source, stop_ok,
+                          write_passfile)
 
 
 def check_mounted(p, text):
@@ -65,6 +66,25 @@ def test_passfile_empty(env, content):
     mnt = env.mountpoint()
     r = env.safs("-f", "-o", "passfile=" + pf, src, mnt)
     assert_clean_failure(env, r, EXIT_DECRYPT, ["empty", pf], mnt=mnt)
+
+
+@pytest.mark.parametrize("n,ok", [(1023, True), (2049, False)],
+                         ids=["1023", "2049"])
+def test_passphrase_length_cap(env, n, ok):
+    # A long passphrase works (1023 bytes: the most `openssl enc -pass
+    # file:` reads); past the 2048-byte cap (gocryptfs's) it is refused
+    # as a mistake, with a message saying so.
+    long_pass = ("Lp" * n)[:n]
+    src = encrypt_bytes(env, "sa.enc", sa_text(env), passphrase=long_pass)
+    pf = write_passfile(env, "p", long_pass + "\n")
+    mnt = env.mountpoint()
+    if ok:
+        p = env.mount(src, mnt=mnt, opts="passfile=" + pf, passfile=False)
+        stop_ok(env, p)
+    else:
+        r = env.safs("-f", "-o", "passfile=" + pf, src, mnt)
+        assert_clean_failure(env, r, EXIT_DECRYPT, ["longer"], [long_pass],
+                             mnt=mnt)
 
 
 def test_passfile_missing(env):
@@ -245,6 +265,8 @@ def test_credentials_directory(env, foreground):
     if foreground:
         assert_not_in_proc(p.pid, SECRET)
         stop_ok(env, p)
+    else:
+        daemon_ok(env, p)
 
 
 def test_explicit_source_beats_credentials_directory(env):

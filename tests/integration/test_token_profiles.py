@@ -137,6 +137,48 @@ def test_top_level_lifetime_and_refresh_inherited(env):
     stop_clean(env, p)
 
 
+@pytest.mark.parametrize("with_default", [False, True],
+                         ids=["no-default", "default"])
+def test_each_profile_rotates_on_its_own_schedule(env, with_default):
+    # Every profile keeps its own claims and lifetime through rotations,
+    # with and without a default profile in front of them.
+    profiles = {
+        "fast": {"user_id": "u-fast", "token_ttl": 2, "refresh": 50},
+        "slow": {"user_id": "u-slow", "token_ttl": 6, "refresh": 50},
+        "still": {"user_id": "u-still", "token_ttl": 3600},
+    }
+    if with_default:
+        profiles = dict({"default": {"user_id": "u-def", "token_ttl": 4,
+                                     "refresh": 50}}, **profiles)
+    cfg = write_config(env, {"audience": AUD, "profiles": profiles})
+    src = env.source()
+    p = env.mount(src, opts="config=" + cfg)
+    paths = {n: os.path.join(p.mnt, "tokens", n) for n in profiles}
+    if with_default:
+        paths["token"] = os.path.join(p.mnt, "token")
+    seen = {n: set() for n in paths}
+    deadline = time.monotonic() + 7
+    while time.monotonic() < deadline:
+        for n, path in paths.items():
+            tok, now, _ = read_file(path)
+            c = verify_rotating(tok, env.keys.public_pem)
+            prof = profiles["default" if n == "token" else n]
+            assert c["user_id"] == prof["user_id"], (n, c)
+            assert c["exp"] == c["iat"] + prof["token_ttl"], (n, c)
+            check_fresh(c, now, prof["token_ttl"], prof.get("refresh", 80))
+            seen[n].add(tok)
+        time.sleep(0.05)
+    assert len(seen["fast"]) >= 4, len(seen["fast"])
+    assert len(seen["slow"]) >= 2, len(seen["slow"])
+    assert len(seen["still"]) == 1
+    if with_default:
+        assert len(seen["default"]) >= 2
+        # The same generations, but for a rotation landing between the
+        # two reads of the first or of the last round.
+        assert len(seen["default"] ^ seen["token"]) <= 2
+    stop_clean(env, p)
+
+
 def test_no_default_profile_and_no_audience(env):
     cfg = write_config(env, {"token_ttl": 600, "profiles": {
         "reporting": {"audience": AUD, "user_id": "svc-bi"}}})
@@ -166,6 +208,30 @@ def test_no_audience_no_token_entries(env, config):
     for n in ("token", "tokens", "tokens/default"):
         with pytest.raises(FileNotFoundError):
             os.stat(os.path.join(p.mnt, n))
+    stop_clean(env, p)
+
+
+def test_profile_claims_any_json_and_escaping(env):
+    # Extra claims of any JSON type, and strings that need escaping, come
+    # out exactly as configured.
+    odd = 'BI "team" \\ caf\u00e9 \u2713 </script>\n\ttab'
+    claims = {"acl_id": "42", "level": 3, "ratio": 0.5, "on": True,
+              "none": None, "rls": {"region": ["eu", "us"], "tier": 1},
+              "tags": []}
+    cfg = write_config(env, {"audience": AUD, "profiles": {
+        "odd": {"user_id": "svc/bi:1", "display_name": odd,
+                "resource_access": ["/autoql/api/v1/query/**",
+                                    '/q?a=1&b="2"'],
+                "claims": claims}}})
+    src = env.source()
+    p = env.mount(src, opts="config=" + cfg)
+    _, c = read_token(env, os.path.join(p.mnt, "tokens", "odd"))
+    assert c["display_name"] == odd
+    assert c["user_id"] == "svc/bi:1"
+    assert c["resource_access"] == ["/autoql/api/v1/query/**",
+                                    '/q?a=1&b="2"']
+    for k, v in claims.items():
+        assert k in c and c[k] == v, (k, c.get(k))
     stop_clean(env, p)
 
 
@@ -209,6 +275,11 @@ INVALID_CONFIGS = [
      "profiles"),
     ("profile-not-object", {"audience": AUD, "profiles": {
         "reporting": "svc-bi"}}, "reporting"),
+    # A profile name is a file name under tokens/.
+    ("profile-name-slash", {"audience": AUD, "profiles": {
+        "bi/../../etc": PROFILE}}, "bi/../../etc"),
+    ("profile-name-dotdot", {"audience": AUD, "profiles": {
+        "..": PROFILE}}, "'..'"),
 ]
 
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.oauth2 import service_account
 from jwt.algorithms import RSAAlgorithm
 
+import conftest
 from conftest import unexpected_lines
 from helpers_tokens import (AUD, CLIENT_EMAIL, KID, b64url_decode,
                             check_fresh, read_file, segments, start_reader,
@@ -391,3 +392,43 @@ def test_concurrent_readers_during_rotations(env):
     print("16 readers: %d reads, %d + %d distinct tokens" % (
         total, len(seen["svc-etl"]), len(seen["svc-bi"])))
     stop_clean(env, p)
+
+
+# RSA keys of 2048-4096 bits sign; others are refused at load time.
+
+def make_key(env, bits):
+    path = env.path("key%d.pem" % bits)
+    conftest.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                  "rsa_keygen_bits:%d" % bits, "-out", path], check=True)
+    pub = conftest.run(["openssl", "pkey", "-in", path, "-pubout"],
+                       check=True).stdout.decode()
+    return open(path).read(), pub
+
+
+@pytest.mark.parametrize("bits", [3072, 4096])
+def test_larger_rsa_keys_sign(env, bits):
+    pem, pub = make_key(env, bits)
+    src = env.source(private_key=pem)
+    p = env.mount(src, opts="audience=" + AUD)
+    tok, _, _ = read_file(os.path.join(p.mnt, "token"))
+    claims = verify(tok, pub)
+    assert google.auth.jwt.decode(tok, certs=pub, audience=AUD) == claims
+    sig = b64url_decode(tok.split(".")[2])
+    assert len(sig) == bits // 8
+    assert read_file(os.path.join(p.mnt, "public_key.pem"))[0] == pub
+    jwks = json.loads(read_file(os.path.join(p.mnt, "jwks.json"))[0])
+    n = int.from_bytes(b64url_decode(jwks["keys"][0]["n"]), "big")
+    assert n.bit_length() == bits
+    stop_clean(env, p)
+
+
+def test_small_rsa_key_refused(env):
+    pem, _ = make_key(env, 1024)
+    src = env.source(private_key=pem)
+    mnt = env.mountpoint()
+    r = env.safs("-o", "passfile=%s,audience=%s" % (env.passfile, AUD), src,
+                 mnt, timeout=60)
+    lines = r.stderr.decode().splitlines()
+    assert r.returncode == 5, (r.returncode, lines)   # unusable account
+    assert len(lines) == 1 and "1024" in lines[0], lines
+    assert not conftest.is_mounted(mnt)
