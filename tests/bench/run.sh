@@ -38,7 +38,7 @@ for a in "$@"; do
 done
 
 if [ "$(id -u)" != 0 ]; then
-	echo "run.sh: needs root (mounts a tmpfs and FUSE filesystems); skipped" >&2
+	echo "run.sh: needs root (it mounts a tmpfs and FUSE); skipped" >&2
 	exit 77
 fi
 if [ ! -c /dev/fuse ]; then
@@ -57,8 +57,8 @@ BENCH=${SAFS_BENCH_BIN:-$BUILD/tests/bench/safs_bench}
 if [ ! -x "$SAFS" ] || [ ! -x "$BENCH" ]; then
 	echo "run.sh: building safs and safs_bench in $BUILD" >&2
 	cmake -S "$SRC" -B "$BUILD" >/dev/null &&
-		cmake --build "$BUILD" -j2 --target safs safs_bench >/dev/null ||
-		{ echo "run.sh: build failed" >&2; exit 1; }
+		cmake --build "$BUILD" -j2 --target safs safs_bench \
+		>/dev/null || { echo "run.sh: build failed" >&2; exit 1; }
 fi
 
 TMP=$(mktemp -d /tmp/safs-bench.XXXXXXXX) || exit 1
@@ -111,8 +111,8 @@ die() {
 wait_mounted() {
 	local i
 	for i in $(seq 200); do
-		awk -v p="$1" '$2 == p { f = 1 } END { exit !f }' /proc/mounts &&
-			return 0
+		awk -v p="$1" '$2 == p { f = 1 } END { exit !f }' \
+			/proc/mounts && return 0
 		sleep 0.05
 	done
 	return 1
