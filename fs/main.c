@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
@@ -313,6 +315,12 @@ harden(const struct cli *cli)
 		log_warn("cannot lock memory (raise RLIMIT_MEMLOCK, e.g. "
 		    "LimitMEMLOCK=); secrets could be swapped out");
 	}
+	log_debug("secure heap: %s, OpenSSL's allocations %s",
+	    st == SECMEM_LOCKED ? "locked" : "not locked",
+	    secmem_all_openssl() ? "inside it" : "outside it");
+	if (!secmem_lock_all())
+		log_debug("memory locked: the secure heap only (no "
+		    "CAP_IPC_LOCK, finite RLIMIT_MEMLOCK)");
 	secmem_cjson_hooks();
 	return EXIT_OK;
 }
@@ -484,6 +492,9 @@ escape_opt(const char *s)
 	*q = '\0';
 	return out;
 }
+
+static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
+    va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void
 fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
@@ -670,6 +681,7 @@ run_mount(struct cli *cli)
 		detach();
 	/* Silent on the terminal when daemonized: success says nothing. */
 	log_info("mounted %s on %s", cli->source, cli->mountpoint);
+	log_debug("secure heap in use: %zu bytes", CRYPTO_secure_used());
 	report(&statusfd, EXIT_OK);
 	notify_send("READY=1\nSTATUS=mounted");
 

@@ -382,7 +382,10 @@ age_open(const unsigned char *in, size_t n, const char *pass,
 		int last = left <= CHUNK + TAG;
 
 		clen = last ? left : CHUNK + TAG;
-		for (int i = 0; i < 11; i++)
+		/* An 11-byte big-endian counter: the top three bytes of a
+		 * 64-bit count are always zero. */
+		memset(nonce, 0, 3);
+		for (int i = 3; i < 11; i++)
 			nonce[i] = (unsigned char)(counter >> (8 * (10 - i)));
 		nonce[11] = (unsigned char)last;
 		if (clen < TAG || (last && clen == TAG && counter > 0) ||

@@ -165,13 +165,16 @@ static int
 integer_member(const cJSON *m, const char *where, long min, long max,
     long *dst, struct errbuf *e)
 {
-	if (!cJSON_IsNumber(m) || m->valuedouble != (double)(long)
-	    m->valuedouble)
+	if (!cJSON_IsNumber(m))
 		return err_set(e, SAFS_ERR_CONFIG, "config: %s%s must be an "
 		    "integer", where, m->string);
-	if (m->valuedouble < (double)min || m->valuedouble > (double)max)
+	/* Range first: converting 1e300 to long would be undefined. */
+	if (!(m->valuedouble >= (double)min && m->valuedouble <= (double)max))
 		return err_set(e, SAFS_ERR_CONFIG, "config: %s%s must be "
 		    "from %ld to %ld", where, m->string, min, max);
+	if (m->valuedouble != (double)(long)m->valuedouble)
+		return err_set(e, SAFS_ERR_CONFIG, "config: %s%s must be an "
+		    "integer", where, m->string);
 	*dst = (long)m->valuedouble;
 	return 0;
 }
@@ -190,6 +193,11 @@ merge_claims(struct token_profile *p, const cJSON *m, const char *where,
 	if (p->claims == NULL && (p->claims = cJSON_CreateObject()) == NULL)
 		return nomem(e);
 	cJSON_ArrayForEach(it, m) {
+		for (const cJSON *o = m->child; o != it; o = o->next)
+			if (strcmp(o->string, it->string) == 0)
+				return err_set(e, SAFS_ERR_CONFIG, "config: "
+				    "%sclaims: '%.64s' appears twice", where,
+				    it->string);
 		if (in_list(own_claims, it->string))
 			return err_set(e, SAFS_ERR_CONFIG, "config: %sclaims: "
 			    "'%s' is set by safs itself", where, it->string);

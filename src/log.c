@@ -43,19 +43,13 @@ level_name(int prio)
 	}
 }
 
-void
-log_msg(int prio, const char *fmt, ...)
+static void
+emit(int prio, const char *raw)
 {
-	char raw[1024], line[1100];
+	char line[1100];
 	size_t i, o;
-	va_list ap;
 	int saved = errno;
 
-	if (LOG_PRI(prio) == LOG_DEBUG && !debug_on)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
 	/* One write per line (threads log too), control bytes escaped. */
 	o = (size_t)snprintf(line, sizeof(line), "safs: %s", level_name(prio));
 	for (i = 0; raw[i] != '\0' && o + 5 < sizeof(line); i++) {
@@ -77,4 +71,36 @@ log_msg(int prio, const char *fmt, ...)
 		}
 	}
 	errno = saved;
+}
+
+void
+log_msg(int prio, const char *fmt, ...)
+{
+	char raw[1024];
+	va_list ap;
+
+	if (LOG_PRI(prio) == LOG_DEBUG && !debug_on)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	emit(prio, raw);
+}
+
+void
+log_debug_at(const char *func, const char *fmt, ...)
+{
+	char raw[1024];
+	size_t n;
+	va_list ap;
+
+	if (!debug_on)
+		return;
+	n = (size_t)snprintf(raw, sizeof(raw), "%s: ", func);
+	if (n >= sizeof(raw))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(raw + n, sizeof(raw) - n, fmt, ap);
+	va_end(ap);
+	emit(LOG_DEBUG, raw);
 }

@@ -18,11 +18,14 @@ void log_msg(int prio, const char *fmt, ...)
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(fmt, ...)						\
+/* Debug lines carry the caller's function name. */
+#define log_debug(...)							\
 	do {								\
 		if (log_debug_enabled())				\
-			log_msg(LOG_DEBUG, "%s: " fmt, __func__,	\
-			    ##__VA_ARGS__);				\
+			log_debug_at(__func__, __VA_ARGS__);		\
 	} while (0)
+
+void log_debug_at(const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

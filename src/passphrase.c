@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -47,8 +48,7 @@ read_line(int fd, unsigned char *buf, size_t cap, int bytewise)
 
 	while (len < cap) {
 		n = read(fd, buf + len, bytewise ? 1 : cap - len);
-		/* At the tty prompt a signal must end the wait, not retry. */
-		if (n == -1 && errno == EINTR && tty_signal == 0)
+		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
 			return -1;
@@ -200,7 +200,9 @@ from_extpass(const char *cmd, struct secbuf **outp, struct errbuf *e)
 		;
 	pid = -1;
 	/* Closing our end after the first line may kill it with SIGPIPE. */
-	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
+	/* A failed program is reported as such, whatever it printed. */
+	if (r != SAFS_ERR_NOMEM &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
 	    !(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE)) {
 		secbuf_free(*outp);
 		*outp = NULL;
@@ -234,12 +236,44 @@ tty_handler(int sig)
 	tty_signal = sig;
 }
 
+/*
+ * The prompt's read loop. The signals are blocked except inside ppoll(),
+ * which unblocks them atomically: one arriving at any moment ends the
+ * wait (none can slip in between a check and a blocking read).
+ */
+static ssize_t
+tty_read_line(int fd, unsigned char *buf, size_t cap, const sigset_t *wait)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < cap && tty_signal == 0) {
+		if (ppoll(&p, 1, NULL, wait) == -1) {
+			if (errno == EINTR)
+				continue;	/* tty_signal tells */
+			return -1;
+		}
+		if ((n = read(fd, buf + len, 1)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (buf[len++] == '\n')
+			break;
+	}
+	return (ssize_t)len;
+}
+
 static int
 from_tty(const char *what, struct secbuf **outp, struct errbuf *e)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 		SIGTSTP, SIGTTIN, SIGTTOU };
 	struct sigaction sa, old[sizeof(sigs) / sizeof(*sigs)];
+	sigset_t block, oldmask, waitmask;
 	struct termios saved, t;
 	struct secbuf *raw = NULL;
 	char prompt[512];
@@ -264,9 +298,16 @@ from_tty(const char *what, struct secbuf **outp, struct errbuf *e)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = tty_handler;
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
 	tty_signal = 0;
-	for (i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+	for (i = 0; i < sizeof(sigs) / sizeof(*sigs); i++) {
+		sigaddset(&block, sigs[i]);
 		sigaction(sigs[i], &sa, &old[i]);
+	}
+	sigprocmask(SIG_BLOCK, &block, &oldmask);
+	waitmask = oldmask;
+	for (i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigdelset(&waitmask, sigs[i]);
 	t = saved;
 	t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
 	t.c_lflag |= ECHONL;
@@ -274,8 +315,8 @@ from_tty(const char *what, struct secbuf **outp, struct errbuf *e)
 		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", what);
 		if (write(fd, prompt, strlen(prompt)) < 0)
 			err = errno;
-		else if ((n = read_line(fd, secbuf_data(raw), LINE_BUF,
-		    1)) < 0)
+		else if ((n = tty_read_line(fd, secbuf_data(raw), LINE_BUF,
+		    &waitmask)) < 0)
 			err = errno;
 		tcsetattr(fd, TCSAFLUSH, &saved);
 	} else {
@@ -283,6 +324,7 @@ from_tty(const char *what, struct secbuf **outp, struct errbuf *e)
 	}
 	for (i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
 		sigaction(sigs[i], &old[i], NULL);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	close(fd);
 	if (tty_signal != 0) {
 		secbuf_free(raw);

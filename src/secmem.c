@@ -2,7 +2,11 @@
 #include "secmem.h"
 
 #include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
@@ -13,6 +17,59 @@ struct secbuf {
 };
 
 static int state;
+static int hooked;
+
+/*
+ * All of OpenSSL's allocations go to the arena once it exists: its
+ * internal copies of key material (RSA Montgomery caches hold p and q,
+ * BN_CTX holds signing temporaries) would otherwise sit in the ordinary,
+ * swappable, dumpable heap. What was allocated before the arena, or does
+ * not fit in it, comes from malloc; free and realloc tell the two apart.
+ */
+static void *
+ossl_malloc(size_t n, const char *file, int line)
+{
+	void *p = NULL;
+
+	(void)file;
+	(void)line;
+	if (CRYPTO_secure_malloc_initialized())
+		p = CRYPTO_secure_malloc(n, NULL, 0);
+	return p != NULL ? p : malloc(n);
+}
+
+static void
+ossl_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (p != NULL && CRYPTO_secure_allocated(p))
+		CRYPTO_secure_free(p, NULL, 0);	/* wipes */
+	else
+		free(p);
+}
+
+static void *
+ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return ossl_malloc(n, file, line);
+	if (n == 0) {
+		ossl_free(p, file, line);
+		return NULL;
+	}
+	if (!CRYPTO_secure_allocated(p))
+		return realloc(p, n);
+	old = CRYPTO_secure_actual_size(p);
+	if ((q = ossl_malloc(n, file, line)) == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	CRYPTO_secure_free(p, NULL, 0);
+	return q;
+}
 
 int
 secmem_init(size_t size)
@@ -21,6 +78,10 @@ secmem_init(size_t size)
 
 	if (state != 0)
 		return state;
+	/* Refused (returns 0) once OpenSSL has allocated: then only the
+	 * allocations that ask for secure memory use the arena. */
+	hooked = CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc,
+	    ossl_free);
 	r = CRYPTO_secure_malloc_init(size, 16);
 	if (r == 1)
 		state = SECMEM_LOCKED;
@@ -35,6 +96,44 @@ int
 secmem_state(void)
 {
 	return state;
+}
+
+int
+secmem_all_openssl(void)
+{
+	return hooked;
+}
+
+/* CAP_IPC_LOCK (bit 14) in the effective set, from /proc/self/status. */
+static int
+have_ipc_lock(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			found = 1;
+			break;
+		}
+	fclose(f);
+	return found && (eff & (1ULL << 14)) != 0;
+}
+
+int
+secmem_lock_all(void)
+{
+	struct rlimit rl;
+	int unlimited = getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+	    rl.rlim_cur == RLIM_INFINITY;
+
+	if (!unlimited && !have_ipc_lock())
+		return 0;
+	return mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0;
 }
 
 void

@@ -11,10 +11,11 @@
 
 #include <stddef.h>
 
-/* Default arena: sources are capped at SOURCE_MAX (64 KiB), so even a
- * source, its plaintext, the cJSON tree and the entry copies of a
- * reload running beside the live set fit with room to spare. */
-#define SECMEM_DEFAULT_SIZE (1024 * 1024)
+/* Default arena: OpenSSL's own state (all of its allocations land here)
+ * plus sources capped at SOURCE_MAX (64 KiB), their plaintext, the cJSON
+ * tree and the entries of a reload running beside the live set. Pages
+ * are locked as touched, so the unused part costs no memory. */
+#define SECMEM_DEFAULT_SIZE (4 * 1024 * 1024)
 
 enum secmem_state {
 	SECMEM_LOCKED = 1,	/* arena exists and is mlock'ed */
@@ -30,6 +31,20 @@ int secmem_init(size_t size);
 
 /* The state secmem_init() returned, or 0 before it. */
 int secmem_state(void);
+
+/* Whether all of OpenSSL's memory is routed to the arena (secmem_init()
+ * ran before OpenSSL's first allocation). */
+int secmem_all_openssl(void);
+
+/*
+ * Lock every page of the process as it is touched (mlockall with
+ * MCL_ONFAULT, so resident memory does not grow): OpenSSL keeps working
+ * copies of key material outside the arena (its RSA Montgomery caches
+ * hold p and q), and this keeps them out of swap too. Done only with
+ * CAP_IPC_LOCK or an unlimited RLIMIT_MEMLOCK: under a finite limit
+ * MCL_FUTURE would make later allocations fail. Returns 1 when locked.
+ */
+int secmem_lock_all(void);
 
 /* Zeroed allocation; NULL on failure. */
 void *secmem_alloc(size_t n);

@@ -18,7 +18,10 @@ source_read(const char *path, size_t max, struct secbuf **outp,
 	int fd = -1, r = SAFS_ERR_INTERNAL;
 
 	*outp = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* O_NONBLOCK: a FIFO must not hang us waiting for a writer;
+	 * fstat() below refuses anything but a regular file. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1) {
 		r = err_set(e, SAFS_ERR_SOURCE, "cannot open source %s: %s",
 		    path, strerror(errno));
 		goto out;

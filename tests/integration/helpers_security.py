@@ -10,8 +10,7 @@ process's memory and for files on disk.
 Everything global that a fixture changes (users, groups, the mode of
 /dev/fuse) is put back in its teardown, on failure too.
 """
-import ctypes
-import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -210,16 +209,53 @@ def principals():
         p.remove()
 
 
+DEV_FUSE = "/dev/fuse"
+DEV_FUSE_LOCK = "/tmp/safs-tests-devfuse.lock"
+DEV_FUSE_STATE = "/tmp/safs-tests-devfuse.json"
+
+
+def _dev_fuse_update(enter):
+    """Under an flock shared by every run of these tests on the host: the
+    first holder saves the mode of /dev/fuse and opens it to 0666, the
+    last one (holders that died are dropped) puts the saved mode back."""
+    with open(DEV_FUSE_LOCK, "a") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        try:
+            try:
+                with open(DEV_FUSE_STATE) as f:
+                    st = json.load(f)
+            except (OSError, ValueError):
+                st = {"mode": stat.S_IMODE(os.stat(DEV_FUSE).st_mode),
+                      "holders": []}
+            st["holders"] = [h for h in st["holders"]
+                             if os.path.exists("/proc/%d" % h) and
+                             h != os.getpid()]
+            if enter:
+                st["holders"].append(os.getpid())
+                os.chmod(DEV_FUSE, 0o666)
+            if st["holders"]:
+                with open(DEV_FUSE_STATE + ".tmp", "w") as f:
+                    json.dump(st, f)
+                os.rename(DEV_FUSE_STATE + ".tmp", DEV_FUSE_STATE)
+            else:
+                os.chmod(DEV_FUSE, st["mode"])
+                try:
+                    os.unlink(DEV_FUSE_STATE)
+                except FileNotFoundError:
+                    pass
+        finally:
+            fcntl.flock(lk, fcntl.LOCK_UN)
+
+
 @pytest.fixture
 def dev_fuse_open():
     """/dev/fuse usable by every user (0666, as distributions ship it),
-    restored to its mode here (0600 on these machines) afterwards."""
-    old = stat.S_IMODE(os.stat("/dev/fuse").st_mode)
+    for the test; its mode (0600 on these machines) is restored after."""
     try:
-        os.chmod("/dev/fuse", 0o666)
+        _dev_fuse_update(True)
         yield
     finally:
-        os.chmod("/dev/fuse", old)
+        _dev_fuse_update(False)
 
 
 # --------------------------------------------- a directory for any user
@@ -254,10 +290,13 @@ class World:
             os.chown(p, owner.uid, owner.gid)
         return p
 
-    def cleanup(self):
-        left = [m for m in mounts() if m.startswith(self.dir + "/")]
-        for m in left:
+    def cleanup(self, registered=()):
+        """Unmount what is mounted under the directory; complain, as the
+        env fixture does, only of mounts the test never registered."""
+        here = [m for m in mounts() if m.startswith(self.dir + "/")]
+        for m in here:
             unmount(m)
+        left = [m for m in here if m not in registered]
         try:
             wait_for(lambda: not safs_pids(self.dir), 15,
                      "safs processes under %s to exit" % self.dir)
@@ -278,7 +317,7 @@ def world(env):
     try:
         yield w
     finally:
-        w.cleanup()
+        w.cleanup(env.mnts)
 
 
 def binary_for(user, world):
@@ -411,7 +450,7 @@ def start(env, source, mnt, opts, *, foreground=True, debug=False,
             box = []
 
             def one():
-                pids = safs_pids(under or os.path.dirname(mnt))
+                pids = daemon_pids(under or os.path.dirname(mnt))
                 if len(pids) == 1:
                     box.append(pids.pop())
                     return True
@@ -419,6 +458,38 @@ def start(env, source, mnt, opts, *, foreground=True, debug=False,
             wait_for(one, timeout, "exactly one safs process")
             d.daemon_pid = box[0]
     return d
+
+
+def daemon_pids(under):
+    """safs_pids() less wrappers whose command line merely names safs
+    (strace ... safs ...): processes whose comm is safs."""
+    out = set()
+    for pid in safs_pids(under):
+        try:
+            if read("/proc/%d/comm" % pid) == b"safs\n":
+                out.add(pid)
+        except OSError:
+            pass
+    return out
+
+
+def gone(pid):
+    """pid has exited (a zombie not yet reaped counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def wait_gone(d, timeout=30):
+    """Wait for a Daemon's safs to exit (after an unmount); reap it when
+    it is our child."""
+    wait_for(lambda: gone(d.daemon_pid), timeout,
+             "safs %d to exit" % d.daemon_pid)
+    if d.daemon_pid == d.p.pid:
+        return d.finish(timeout)
+    return None
 
 
 def fusermount_u(mnt):

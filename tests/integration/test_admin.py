@@ -815,7 +815,7 @@ def sandbox(unit):
 
     # Without CAP_SYS_RESOURCE (as on these machines) the hard limit
     # cannot be raised: take what there is, if it still holds the secure
-    # heap (1 MiB) the unit's value is there for.
+    # heap (4 MiB) the unit's value is there for.
     hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)[1]
     if hard != resource.RLIM_INFINITY:
         memlock = min(memlock, hard)

@@ -19,14 +19,16 @@ from conftest import unexpected_lines, wait_for
 from helpers_security import (AUD, STRACE_CALLS, Key, build_dir,
                               encrypt_to, fusermount_u, parse_strace,
                               read, read_entries, sa_text, search_files,
-                              start, verify, wait_content, write_violations)
+                              start, verify, wait_content, wait_gone,
+                              write_violations)
 
 EMAIL1 = "svc-etl@p-123.iam.gserviceaccount.com"
 EMAIL2 = "svc-rotated@p-456.iam.gserviceaccount.com"
 
 
 def _config(base):
-    cfg = {"profiles": {"reporting": {"audience": AUD, "user_id": "svc-bi",
+    cfg = {"token_ttl": 2, "refresh": 50,
+           "profiles": {"reporting": {"audience": AUD, "user_id": "svc-bi",
                                       "display_name": "BI"}}}
     p = os.path.join(base, "safs.json")
     with open(p, "w") as f:
@@ -92,8 +94,7 @@ def session(env, foreground, extra_opts="", wrapper=(), base=None):
     _tokens(os.path.join(mnt, "tokens", "reporting"), k2, 1, seen)
 
     fusermount_u(mnt)
-    wait_for(lambda: not os.path.exists("/proc/%d" % d.daemon_pid), 30,
-             "safs to exit after the unmount")
+    wait_gone(d, 60)
     if foreground or wrapper:
         assert d.finish(60) == 0, d.text()
     return d, seen, (k1, k2), src

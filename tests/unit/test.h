@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A tiny unit-test kit in the spirit of OpenSSH's regress/unittests:
- * ASSERT_* macros print file:line and the failing values and exit 1 at
- * once; TEST(fn) runs one test function and reports it; helpers run a
- * command with posix_spawn (never a shell), read and write files, make a
- * private temporary directory and remove it again.
+ * ASSERT_* macros print file:line and the failing values; TEST(fn) runs
+ * one test function and reports it; helpers run a command with
+ * posix_spawn (never a shell), read and write files, make a private
+ * temporary directory and remove it again, and drive a pseudo-terminal.
  *
  * A failing assertion ends its test (longjmp back to TEST, which counts
- * it and goes on with the next test; the program exits 1 at the end).
- * In a forked child it leaves with _exit(1), so the child never runs the
- * parent's atexit clean-up (which removes the temporary directories the
- * parent made).
+ * it and goes on with the next one); test_done() then makes the program
+ * exit 1. Outside a test it exits 1 at once. In a forked child it leaves
+ * with _exit(1), so the child never runs the parent's atexit clean-up
+ * (which removes the temporary directories the parent made). A failed
+ * test may leak what it had allocated; a passing one must not.
  */
 #ifndef SAFS_TEST_H
 #define SAFS_TEST_H
@@ -124,7 +125,8 @@ test_fail(const char *file, int line, const char *fmt, ...)
 	do {								\
 		const void *test_a_ = (a), *test_b_ = (b);		\
 		if (test_a_ == test_b_)					\
-			TEST_FAIL("%s != %s: both %p", #a, #b, test_a_);	\
+			TEST_FAIL("%s != %s: both %p", #a, #b,	\
+			    test_a_);					\
 	} while (0)
 
 #define ASSERT_STR_EQ(a, b)						\
@@ -149,14 +151,16 @@ test_fail(const char *file, int line, const char *fmt, ...)
 #define ASSERT_STR_CONTAINS(h, n)					\
 	do {								\
 		const char *test_h_ = (h), *test_n_ = (n);		\
-		if (test_h_ == NULL || strstr(test_h_, test_n_) == NULL)	\
+		if (test_h_ == NULL ||					\
+		    strstr(test_h_, test_n_) == NULL)			\
 			TEST_FAIL("\"%s\" should contain \"%s\"",	\
 			    test_h_ ? test_h_ : "(null)", test_n_);	\
 	} while (0)
 #define ASSERT_STR_NOT_CONTAINS(h, n)					\
 	do {								\
 		const char *test_h_ = (h), *test_n_ = (n);		\
-		if (test_h_ != NULL && strstr(test_h_, test_n_) != NULL)	\
+		if (test_h_ != NULL &&					\
+		    strstr(test_h_, test_n_) != NULL)			\
 			TEST_FAIL("\"%s\" should not contain \"%s\"",	\
 			    test_h_, test_n_);				\
 	} while (0)
@@ -183,7 +187,8 @@ test_fail(const char *file, int line, const char *fmt, ...)
 		for (size_t test_i_ = 0; test_i_ < (size_t)(n);		\
 		     test_i_++)						\
 			if (test_p_[test_i_] != (unsigned char)(c))	\
-				TEST_FAIL("%s[%zu] is 0x%02x, not 0x%02x",	\
+				TEST_FAIL("%s[%zu] is 0x%02x, not "	\
+				    "0x%02x",				\
 				    #p, test_i_, test_p_[test_i_],	\
 				    (unsigned char)(c));		\
 	} while (0)
@@ -346,9 +351,18 @@ test_tmpdir_free(char *dir)
 /* buf = dir "/" name */
 #define TEST_PATH(buf, dir, name)					\
 	do {								\
-		if ((size_t)snprintf((buf), sizeof(buf), "%s/%s", (dir),	\
-		    (name)) >= sizeof(buf))				\
+		if ((size_t)snprintf((buf), sizeof(buf), "%s/%s",	\
+		    (dir), (name)) >= sizeof(buf))			\
 			TEST_FAIL("path too long");			\
+	} while (0)
+
+/* snprintf into an array, failing the test on truncation. */
+#define TEST_SNPRINTF(buf, ...)						\
+	do {								\
+		int test_n_ = snprintf((buf), sizeof(buf),		\
+		    __VA_ARGS__);					\
+		if (test_n_ < 0 || (size_t)test_n_ >= sizeof(buf))	\
+			TEST_FAIL("snprintf: %s too small", #buf);	\
 	} while (0)
 
 static inline void

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* b64: base64url without padding (JWTs) and the strict standard decoder
  * (openssl enc -a). */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -190,6 +191,8 @@ test_decode_rejects(void)
 		"Zm9vY===",
 		"Zg==Zg==",	/* data after the padding */
 		"Zg==A",
+		"Zg==AAAA",	/* ... even where the bit count would fit */
+		"Zm8=AAAA",
 		"Zm8=\nZm8=",
 		"Zh==",		/* non-zero trailing bits */
 		"Zm9=",
@@ -211,6 +214,71 @@ test_decode_rejects(void)
 	ASSERT_INT_EQ(out[0], 'f');
 }
 
+static long
+dec_raw(const char *s, unsigned char *out)
+{
+	return b64_decode_raw(s, strlen(s), out);
+}
+
+static void
+test_decode_raw(void)
+{
+	unsigned char all[256], out[400];
+	char std[400], raw[400];
+	long r;
+
+	/* RFC 4648 vectors without their padding (age's encoding). */
+	for (size_t i = 0; i < NVEC; i++) {
+		size_t n = strlen(rfc4648[i].in);
+
+		snprintf(raw, sizeof(raw), "%.*s",
+		    (int)strcspn(rfc4648[i].std, "="), rfc4648[i].std);
+		memset(out, 0x55, sizeof(out));
+		r = dec_raw(raw, out);
+		ASSERT_INT_EQ(r, (long)n);
+		ASSERT_MEM_EQ(out, rfc4648[i].in, n);
+	}
+	/* Every length against OpenSSL's encoder, '=' stripped. */
+	for (size_t i = 0; i < sizeof(all); i++)
+		all[i] = (unsigned char)(i * 13 + 7);
+	for (size_t n = 0; n <= sizeof(all); n++) {
+		int len = EVP_EncodeBlock((unsigned char *)std, all, (int)n);
+
+		while (len > 0 && std[len - 1] == '=')
+			len--;
+		r = b64_decode_raw(std, (size_t)len, out);
+		ASSERT_INT_EQ(r, (long)n);
+		ASSERT_MEM_EQ(out, all, n);
+	}
+	/* Standard alphabet: '+' and '/' are data. */
+	ASSERT_INT_EQ(dec_raw("+/8", out), 2);
+	ASSERT_INT_EQ(out[0], 0xfb);
+	ASSERT_INT_EQ(out[1], 0xff);
+	/* Exactly n bytes: nothing is skipped, nothing is padding. */
+	{
+		static const char *const bad[] = {
+			"Zg==", "Zm8=", "Zg=", "Zm9v\n", " Zm9v", "Zm 9v",
+			"Zm9vY",	/* a length of 4k + 1 */
+			"Z",
+			"-_8",		/* url alphabet */
+			"Zm9v*",
+			"Zh",		/* non-canonical trailing bits */
+			"Zm9",
+			"Zm9vYh",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+			r = dec_raw(bad[i], out);
+			if (r != -1)
+				TEST_FAIL("b64_decode_raw(\"%s\") = %ld, "
+				    "want -1", bad[i], r);
+		}
+	}
+	/* The length bounds the input. */
+	ASSERT_INT_EQ(b64_decode_raw("Zm9v!!", 4, out), 3);
+	ASSERT_INT_EQ(b64_decode_raw("", 0, out), 0);
+}
+
 int
 main(void)
 {
@@ -222,5 +290,6 @@ main(void)
 	TEST(test_decode_binary_roundtrip);
 	TEST(test_decode_whitespace);
 	TEST(test_decode_rejects);
+	TEST(test_decode_raw);
 	return test_done();
 }

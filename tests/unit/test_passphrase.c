@@ -37,7 +37,8 @@ get(const struct passphrase_src *src, struct secbuf **out, int *from,
 		int from_, warn_, r_;					\
 		r_ = get((src), &pw_, &from_, &warn_, &e_);		\
 		if (r_ != 0)						\
-			TEST_FAIL("passphrase_get: %d: %s", r_, e_.msg);	\
+			TEST_FAIL("passphrase_get: %d: %s", r_,	\
+			    e_.msg);					\
 		ASSERT_PTR_NE(pw_, NULL);				\
 		ASSERT_SIZE_T_EQ(secbuf_len(pw_), strlen(want));	\
 		ASSERT_MEM_EQ(secbuf_data(pw_), (want), strlen(want));	\
@@ -110,6 +111,14 @@ passfile_expect_nopass(const char *path, const char *content, size_t len,
 	if (msg_has != NULL)
 		ASSERT_STR_CONTAINS(e.msg, msg_has);
 	ASSERT_STR_CONTAINS(e.msg, path);
+	/* What was read is never echoed into the message. */
+	if (content != NULL && len >= 16) {
+		char head[17];
+
+		memcpy(head, content, 16);
+		head[16] = '\0';
+		ASSERT_STR_NOT_CONTAINS(e.msg, head);
+	}
 }
 
 static void
@@ -334,8 +343,12 @@ test_extpass(void)
 	src.extpass = cmd;
 	EXPECT_PASS(&src, "two-one", PASSPHRASE_FROM_EXTPASS);
 
+	/* Failing without a word: the exit status is the cause to name,
+	 * not the empty output that came with it. */
 	src.extpass = "false";
 	ASSERT_INT_EQ(get(&src, &pw, &from, &warn, &e), SAFS_ERR_NOPASS);
+	ASSERT_STR_CONTAINS(e.msg, "false");
+	ASSERT_STR_CONTAINS(e.msg, "status 1");
 	src.extpass = "/bin/echo";	/* an empty line */
 	ASSERT_INT_EQ(get(&src, &pw, &from, &warn, &e), SAFS_ERR_NOPASS);
 	ASSERT_STR_CONTAINS(e.msg, "empty");
@@ -548,6 +561,86 @@ test_tty_empty_line(void)
 	ASSERT_INT_EQ(res.echo_restored, 1);
 }
 
+static void
+tty_signal_case(int sig)
+{
+	char slave[128], out[4096];
+	struct termios t;
+	size_t len = 0;
+	int m, keep, st = -1, waited;
+	pid_t pid;
+
+	/* A signal at the prompt (Ctrl-C, systemd stopping the unit) ends
+	 * the wait, takes the process down as that signal would, and gives
+	 * the terminal back with echo on. The parent keeps the slave open
+	 * to look at its settings afterwards. */
+	m = test_pty_open(slave, sizeof(slave));
+	ASSERT_INT_GE(keep = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC), 0);
+	if ((pid = fork()) == 0) {
+		struct passphrase_src src = { NULL, -1, NULL, "sig.enc" };
+		struct secbuf *pw = NULL;
+		struct errbuf e;
+		int from, warn;
+
+		close(m);
+		close(keep);
+		alarm(20);
+		unsetenv("CREDENTIALS_DIRECTORY");
+		test_pty_become_ctty(slave);
+		passphrase_get(&src, &pw, &from, &warn, &e);
+		secbuf_free(pw);
+		_exit(3);	/* must not get here */
+	}
+	ASSERT_INT_GT(pid, 0);
+	if (!test_pty_read_until(m, out, sizeof(out), &len, "sig.enc: ",
+	    10000)) {
+		kill(pid, SIGKILL);
+		test_wait(pid);
+		TEST_FAIL("no prompt on the terminal");
+	}
+	ASSERT_INT_EQ(tcgetattr(keep, &t), 0);
+	ASSERT_INT_EQ(t.c_lflag & ECHO, 0);	/* echo off while asking */
+	/*
+	 * Let the child reach its read(2) first. A signal that lands
+	 * between the prompt's write and that read is only noticed once a
+	 * line is typed (the handler sets a flag that nothing checks until
+	 * read returns); that narrower race is a bug of its own, reported
+	 * apart, and would make this test flaky.
+	 */
+	usleep(300000);
+	ASSERT_INT_EQ(kill(pid, sig), 0);
+	for (waited = 0; waited < 100; waited++) {
+		int wst;
+		pid_t w = waitpid(pid, &wst, WNOHANG);
+
+		if (w == pid) {
+			st = WIFSIGNALED(wst) ? 128 + WTERMSIG(wst) :
+			    WEXITSTATUS(wst);
+			break;
+		}
+		usleep(100000);
+	}
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		test_wait(pid);
+		close(keep);
+		close(m);
+		TEST_FAIL("signal %d at the prompt did not end the wait", sig);
+	}
+	ASSERT_INT_EQ(tcgetattr(keep, &t), 0);
+	close(keep);
+	close(m);
+	ASSERT_INT_EQ(st, 128 + sig);
+	ASSERT_INT_NE(t.c_lflag & ECHO, 0);
+}
+
+static void
+test_tty_signal_restores(void)
+{
+	tty_signal_case(SIGTERM);
+	tty_signal_case(SIGINT);
+}
+
 int
 main(void)
 {
@@ -564,6 +657,7 @@ main(void)
 	TEST(test_no_source_no_tty);
 	TEST(test_tty_prompt);
 	TEST(test_tty_empty_line);
+	TEST(test_tty_signal_restores);
 	test_tmpdir_free(dir);
 	return test_done();
 }
