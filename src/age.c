@@ -191,6 +191,24 @@ dearmor(const unsigned char *in, size_t n, struct secbuf **outp,
 	return 0;
 }
 
+/* Run the EVP_KDF called name with params into out. 0 or -1. */
+static int
+kdf(const char *name, const OSSL_PARAM *params, unsigned char *out,
+    size_t len)
+{
+	EVP_KDF *k;
+	EVP_KDF_CTX *ctx = NULL;
+	int ok = 0;
+
+	if ((k = EVP_KDF_fetch(NULL, name, NULL)) != NULL &&
+	    (ctx = EVP_KDF_CTX_new(k)) != NULL &&
+	    EVP_KDF_derive(ctx, out, len, params) == 1)
+		ok = 1;
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(k);
+	return ok ? 0 : -1;
+}
+
 static int
 scrypt_key(const char *pass, size_t passlen, const struct header *h,
     unsigned char out[32])
@@ -200,9 +218,6 @@ scrypt_key(const char *pass, size_t passlen, const struct header *h,
 	uint64_t maxmem = (uint64_t)1 << (h->log_n + 11);
 	uint32_t rr = 8, pp = 1;
 	OSSL_PARAM params[7], *q = params;
-	EVP_KDF *kdf;
-	EVP_KDF_CTX *ctx = NULL;
-	int ok = 0;
 
 	memcpy(salt, SCRYPT_LABEL, sizeof(SCRYPT_LABEL) - 1);
 	memcpy(salt + sizeof(SCRYPT_LABEL) - 1, h->salt, 16);
@@ -216,13 +231,7 @@ scrypt_key(const char *pass, size_t passlen, const struct header *h,
 	*q++ = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM,
 	    &maxmem);
 	*q = OSSL_PARAM_construct_end();
-	if ((kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL)) != NULL &&
-	    (ctx = EVP_KDF_CTX_new(kdf)) != NULL &&
-	    EVP_KDF_derive(ctx, out, 32, params) == 1)
-		ok = 1;
-	EVP_KDF_CTX_free(ctx);
-	EVP_KDF_free(kdf);
-	return ok ? 0 : -1;
+	return kdf("SCRYPT", params, out, 32);
 }
 
 static int
@@ -230,9 +239,6 @@ hkdf(const unsigned char *ikm, size_t ikmlen, const unsigned char *salt,
     size_t saltlen, const char *info, unsigned char out[32])
 {
 	OSSL_PARAM params[5], *q = params;
-	EVP_KDF *kdf;
-	EVP_KDF_CTX *ctx = NULL;
-	int ok = 0;
 
 	*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 	    (char *)"SHA256", 0);
@@ -246,13 +252,7 @@ hkdf(const unsigned char *ikm, size_t ikmlen, const unsigned char *salt,
 	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
 	    (void *)info, strlen(info));
 	*q = OSSL_PARAM_construct_end();
-	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) != NULL &&
-	    (ctx = EVP_KDF_CTX_new(kdf)) != NULL &&
-	    EVP_KDF_derive(ctx, out, 32, params) == 1)
-		ok = 1;
-	EVP_KDF_CTX_free(ctx);
-	EVP_KDF_free(kdf);
-	return ok ? 0 : -1;
+	return kdf("HKDF", params, out, 32);
 }
 
 /* ChaCha20-Poly1305 open of n bytes (tag last). 0, or -1 on a bad tag. */

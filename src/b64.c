@@ -62,8 +62,9 @@ is_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-long
-b64_decode(const char *in, size_t n, unsigned char *out)
+/* Padded (loose: whitespace skipped, '=' required) or raw (strict). */
+static long
+decode(const char *in, size_t n, unsigned char *out, int padded)
 {
 	unsigned long acc = 0;
 	size_t i;
@@ -73,9 +74,9 @@ b64_decode(const char *in, size_t n, unsigned char *out)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i];
 
-		if (is_space(c))
+		if (padded && is_space(c))
 			continue;
-		if (c == '=') {
+		if (padded && c == '=') {
 			pad++;
 			continue;
 		}
@@ -88,35 +89,25 @@ b64_decode(const char *in, size_t n, unsigned char *out)
 			out[o++] = (unsigned char)(acc >> bits);
 		}
 	}
-	/* Leftover bits must be the zero padding of a final group whose
-	 * '=' count matches: 2 chars (4 bits) <-> "==", 3 (2 bits) <-> "=". */
-	if ((bits == 0 && pad != 0) || (bits == 4 && pad != 2) ||
-	    (bits == 2 && pad != 1) || bits == 6 ||
+	/* A lone final character (6 bits) never encodes a byte. Padded, the
+	 * '=' count must match the final group: 2 chars (4 bits left) <->
+	 * "==", 3 chars (2 bits) <-> "=". Either way the leftover bits must
+	 * be zero (canonical). */
+	if (bits == 6 || (padded && ((bits == 0 && pad != 0) ||
+	    (bits == 4 && pad != 2) || (bits == 2 && pad != 1))) ||
 	    (acc & ((1UL << bits) - 1)) != 0)
 		return -1;
 	return o;
 }
 
 long
+b64_decode(const char *in, size_t n, unsigned char *out)
+{
+	return decode(in, n, out, 1);
+}
+
+long
 b64_decode_raw(const char *in, size_t n, unsigned char *out)
 {
-	unsigned long acc = 0;
-	long o = 0;
-	int bits = 0, v;
-
-	if (n % 4 == 1)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if ((v = b64_value((unsigned char)in[i])) < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned long)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	if ((acc & ((1UL << bits) - 1)) != 0)
-		return -1;
-	return o;
+	return decode(in, n, out, 0);
 }

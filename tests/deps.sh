@@ -5,7 +5,7 @@ SAFS_BUILD_DEPS="cmake make gcc pkg-config libfuse3-dev fuse3 libssl-dev
 libcjson-dev openssl"
 SAFS_TEST_DEPS="python3 python3-pytest python3-jwt python3-google-auth
 python3-cryptography strace valgrind clang libclang-rt-14-dev util-linux age
-man-db systemd procps python3-yaml shellcheck"
+man-db systemd procps python3-yaml shellcheck llvm"
 
 safs_install_deps() {
 	local missing=() p

@@ -8,6 +8,9 @@
 # Usage: tests/valgrind.sh [CTEST -R REGEX]
 #   SAFS_BUILD			build directory (build)
 #   SAFS_VALGRIND_TIMEOUT	seconds per test (600)
+# Tests see SAFS_TEST_VALGRIND=1: under valgrind, posix_spawn() cannot
+# report a failed exec (the child is a fork, not a vfork), so a program
+# that does not exist starts "successfully" and exits 127.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -49,29 +52,48 @@ for t in json.load(sys.stdin).get("tests", []):
 t0=$SECONDS
 failed=() n=0 skipped=0
 run_one() {
-	local name=$1 cwd=$2 skip=$3 nenv=$4 log rc=0 t1=$SECONDS
+	local name=$1 cwd=$2 skip=$3 nenv=$4 rc=0 t1=$SECONDS f pp main bad
 	shift 4
 	local env=("${@:1:nenv}")
 	shift "$nenv"
-	log=$logs/$name.log
 	n=$((n + 1))
-	(cd "$cwd" && env "${env[@]}" timeout "$limit" "${vg[@]}" \
-		--log-file="$log" "$@") >"$logs/$name.out" 2>&1 || rc=$?
+	mkdir -p "$logs/$name"
+	# One log per process: a test may fork helpers, which valgrind
+	# follows (not across exec).
+	(cd "$cwd" && env "${env[@]}" SAFS_TEST_VALGRIND=1 \
+		timeout "$limit" "${vg[@]}" \
+		--log-file="$logs/$name/vg.%p.log" "$@") \
+		>"$logs/$name/output" 2>&1 || rc=$?
+	# Errors count in every process (a log without a summary is one
+	# that went on to exec); the test's main process is the one whose
+	# parent is none of the others.
+	bad=$(grep -l 'ERROR SUMMARY: [1-9]' "$logs/$name"/vg.*.log || true)
+	main=$(cd "$logs/$name" && for f in vg.*.log; do
+		pp=$(sed -n 's/^==[0-9]*== Parent PID: //p' "$f")
+		[ -e "vg.$pp.log" ] || echo "$f"
+	done)
 	# valgrind 3.19 reports, but does not count, descriptors left open;
-	# every one but those inherited from ctest (stdio, ...) is a leak.
+	# in the main process, every one not inherited from ctest is a leak.
 	local fds
-	fds=$(awk '/^==[0-9]+== Open (file descriptor|AF_)/ { d = $0; next }
-	    d != "" && /<inherited from parent>/ { d = ""; next }
-	    d != "" { print d; d = "" }' "$log")
-	if [ "$rc" -eq "$skip" ]; then
+	fds=$(for f in $main; do
+		awk '/^==[0-9]+== Open (file descriptor|AF_)/ { d = $0; next }
+		    d != "" && /<inherited from parent>/ { d = ""; next }
+		    d != "" { print d; d = "" }' "$logs/$name/$f"
+	done)
+	if [ "$rc" -eq "$skip" ] && [ -z "$bad" ]; then
 		skipped=$((skipped + 1))
 		echo "valgrind: $name: skipped ($((SECONDS - t1)) s)"
-	elif [ "$rc" -ne 0 ] || [ -n "$fds" ]; then
+	elif [ "$rc" -ne 0 ] || [ -n "$bad" ] || [ -n "$fds" ]; then
 		failed+=("$name")
 		echo "valgrind: $name: FAILED (exit $rc, $((SECONDS - t1)) s)"
-		[ -n "$fds" ] && echo "valgrind: $name: descriptors left open:" \
-			"$fds" >&2
-		cat "$logs/$name.out" "$log" >&2
+		cat "$logs/$name/output" >&2
+		for f in $bad; do
+			grep -v -E '^==[0-9]+== *$' "$f" >&2
+		done
+		if [ -n "$fds" ]; then
+			echo "valgrind: $name: descriptors left open at exit:" >&2
+			echo "$fds" >&2
+		fi
 	else
 		echo "valgrind: $name: ok ($((SECONDS - t1)) s)"
 	fi

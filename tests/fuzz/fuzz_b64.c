@@ -5,7 +5,8 @@
  * input back (whitespace and padding aside, in the url alphabet), with
  * exactly the padding RFC 4648 prescribes. The input as bytes:
  * b64url_encode() of it, turned into standard padded base64, must decode
- * to the input.
+ * to the input. The same both ways for b64_decode_raw() (age's unpadded
+ * base64): canonical, and the inverse of the encoder.
  */
 #include "fuzz.h"
 
@@ -85,11 +86,57 @@ encode_decode(const uint8_t *data, size_t size)
 	free(enc);
 }
 
+/* The same for unpadded base64: no whitespace, no '=' at all. */
+static void
+raw_decode_encode(const uint8_t *data, size_t size)
+{
+	unsigned char *out = malloc(size / 4 * 3 + 3);
+	char *enc = NULL;
+	size_t i, elen;
+	long r;
+
+	FUZZ_CHECK(out != NULL);
+	r = b64_decode_raw((const char *)data, size, out);
+	FUZZ_CHECK(r >= -1);
+	if (r >= 0) {
+		FUZZ_CHECK((size_t)r == size * 3 / 4);
+		elen = b64url_len((size_t)r);
+		FUZZ_CHECK(elen == size && (enc = malloc(elen + 1)) != NULL);
+		b64url_encode(out, (size_t)r, enc);
+		for (i = 0; i < size; i++)
+			FUZZ_CHECK(enc[i] == (data[i] == '+' ? '-' :
+			    data[i] == '/' ? '_' : (char)data[i]));
+	}
+	free(enc);
+	free(out);
+}
+
+static void
+raw_encode_decode(const uint8_t *data, size_t size)
+{
+	size_t elen = b64url_len(size), i;
+	char *enc = malloc(elen + 1);
+	unsigned char *dec = malloc(elen / 4 * 3 + 3);
+	long r;
+
+	FUZZ_CHECK(enc != NULL && dec != NULL);
+	b64url_encode(data, size, enc);
+	for (i = 0; i < elen; i++)
+		enc[i] = enc[i] == '-' ? '+' : enc[i] == '_' ? '/' : enc[i];
+	r = b64_decode_raw(enc, elen, dec);
+	FUZZ_CHECK(r >= 0 && (size_t)r == size &&
+	    memcmp(dec, data, size) == 0);
+	free(dec);
+	free(enc);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_init();
 	decode_encode(data, size);
 	encode_decode(data, size);
+	raw_decode_encode(data, size);
+	raw_encode_decode(data, size);
 	return 0;
 }

@@ -5,15 +5,20 @@
  * with parameters picked by the last input byte (still part of the
  * data, so the fuzzer can steer them without breaking a header): bits
  * 0-1 the kdf, 2-3 the digest, 4-6 the cipher, 7 format=openssl rather
- * than auto. PBKDF2 runs one iteration: the default 10000 would spend
- * the time budget in SHA-256.
+ * than auto. Key derivation must stay cheap: PBKDF2 runs one iteration
+ * (the default 10000 would spend the time budget in SHA-256), and an age
+ * file is opened once per input, and only when its scrypt work factor is
+ * at most FUZZ_AGE_MAX_LOG_N (the file sets it, up to 2^22: 4 GiB and
+ * seconds); the openssl parameters do not matter to it.
  */
 #include "fuzz.h"
 
+#include "age.h"
 #include "envelope.h"
 
 /* The passphrase of the seed ciphertexts (tests/fuzz/corpus/envelope). */
 #define FUZZ_PASS "safs-fuzz"
+#define FUZZ_AGE_MAX_LOG_N 4
 
 static const int kdfs[4] = { ENVELOPE_KDF_AUTO, ENVELOPE_KDF_PBKDF2,
 	ENVELOPE_KDF_EVP, ENVELOPE_KDF_AUTO };
@@ -28,7 +33,7 @@ static const int formats[] = { ENVELOPE_AUTO, ENVELOPE_OPENSSL,
 
 static void
 one(const uint8_t *data, size_t size, const struct envelope_params *p,
-    const char *pass)
+    const char *pass, int *age_done)
 {
 	struct envelope_info info;
 	struct errbuf e = { { 0 } };
@@ -41,6 +46,15 @@ one(const uint8_t *data, size_t size, const struct envelope_params *p,
 		FUZZ_CHECK(info.data_len <= size);
 		FUZZ_CHECK(p->format == ENVELOPE_AUTO ||
 		    info.format == p->format);
+		if (info.format == ENVELOPE_AGE) {
+			FUZZ_CHECK(info.log_n >= 1 &&
+			    info.log_n <= AGE_MAX_LOG_N);
+			if (pass != NULL && (*age_done ||
+			    info.log_n > FUZZ_AGE_MAX_LOG_N))
+				return;
+			if (pass != NULL)
+				*age_done = 1;
+		}
 	}
 	(void)envelope_needs_passphrase(data, size, p);
 
@@ -59,6 +73,9 @@ one(const uint8_t *data, size_t size, const struct envelope_params *p,
 		FUZZ_CHECK(p->allow_plaintext);
 		FUZZ_CHECK(secbuf_len(plain) == size &&
 		    memcmp(secbuf_data(plain), data, size) == 0);
+	} else if (info.format == ENVELOPE_AGE) {
+		FUZZ_CHECK(info.log_n >= 1 && info.log_n <= FUZZ_AGE_MAX_LOG_N);
+		FUZZ_CHECK(strcmp(info.cipher, "chacha20-poly1305") == 0);
 	} else {
 		FUZZ_CHECK(info.format == ENVELOPE_OPENSSL);
 		FUZZ_CHECK(info.kdf == ENVELOPE_KDF_PBKDF2 ||
@@ -75,25 +92,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct envelope_params p;
 	unsigned sel = size > 0 ? data[size - 1] : 0;
+	int age_done = 0;
 
 	fuzz_init();
 	memset(&p, 0, sizeof(p));
 	p.iter = 1;
 	p.allow_plaintext = 1;
-	for (size_t i = 0; i < sizeof(formats) / sizeof(*formats); i++) {
-		p.format = formats[i];
-		one(data, size, &p, FUZZ_PASS);
-	}
 	/* No passphrase: refused for an encrypted source, fine for JSON. */
 	p.format = ENVELOPE_AUTO;
-	one(data, size, &p, NULL);
+	one(data, size, &p, NULL, &age_done);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(*formats); i++) {
+		p.format = formats[i];
+		one(data, size, &p, FUZZ_PASS, &age_done);
+	}
+	p.format = ENVELOPE_AUTO;
 	p.allow_plaintext = 0;
-	one(data, size, &p, FUZZ_PASS);
+	one(data, size, &p, FUZZ_PASS, &age_done);
 
 	p.format = (sel & 0x80) ? ENVELOPE_OPENSSL : ENVELOPE_AUTO;
 	p.kdf = kdfs[sel & 3];
 	p.md = mds[(sel >> 2) & 3];
 	p.cipher = ciphers[(sel >> 4) & 7];
-	one(data, size, &p, FUZZ_PASS);
+	one(data, size, &p, FUZZ_PASS, &age_done);
 	return 0;
 }

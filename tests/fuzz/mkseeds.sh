@@ -73,12 +73,65 @@ printf 'U2FsdGVkX1' >armor-magic-only.txt
 printf 'U2FsdGVkX1+tRGR1on7kC+kf\n!!!!\n' >armor-bad-char.txt
 printf 'U2FsdGVkX1+tRGR1on7kC+kf=\n' >armor-bad-padding.txt
 
-# Plain JSON and the formats safs recognises but does not open.
+# age -p files of the same text. The age CLI always uses scrypt work
+# factor 18 (a second per attempt): write them here with work factor 2
+# instead, which fuzz_envelope.c opens (python3-cryptography).
+python3 - "$plain" <<'PY'
+import base64, hashlib, hmac, os, sys
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+
+def b64(b):
+    return base64.b64encode(b).decode().rstrip("=")
+
+
+def hkdf(ikm, salt, info):
+    return HKDF(hashes.SHA256(), 32, salt, info).derive(ikm)
+
+
+def age(plain, passphrase, log_n, armor=False):
+    file_key, salt = os.urandom(16), os.urandom(16)
+    key = Scrypt(b"age-encryption.org/v1/scrypt" + salt, 32, 2 ** log_n,
+                 8, 1).derive(passphrase)
+    body = ChaCha20Poly1305(key).encrypt(bytes(12), file_key, None)
+    head = ("age-encryption.org/v1\n-> scrypt %s %d\n%s\n---"
+            % (b64(salt), log_n, b64(body))).encode()
+    mac = hmac.new(hkdf(file_key, None, b"header"), head,
+                   hashlib.sha256).digest()
+    nonce = os.urandom(16)
+    aead = ChaCha20Poly1305(hkdf(file_key, nonce, b"payload"))
+    out = head + b" " + b64(mac).encode() + b"\n" + nonce + \
+        aead.encrypt(bytes(11) + b"\x01", plain, None)
+    if armor:
+        t = base64.b64encode(out).decode()
+        out = ("-----BEGIN AGE ENCRYPTED FILE-----\n" +
+               "".join(t[i:i + 64] + "\n" for i in range(0, len(t), 64)) +
+               "-----END AGE ENCRYPTED FILE-----\n").encode()
+    return out
+
+
+plain = open(sys.argv[1], "rb").read()
+for name, data in [
+        ("age-scrypt2.bin", age(plain, b"safs-fuzz", 2)),
+        ("age-scrypt2-armor.txt", age(plain, b"safs-fuzz", 2, True)),
+        ("age-scrypt1-empty.bin", age(b"", b"safs-fuzz", 1)),
+        ("age-wrongpass.bin", age(plain, b"not-the-passphrase", 2))]:
+    open(name, "wb").write(data)
+PY
+
+# Plain JSON, and headers that are not passphrase files.
 cp "$plain" plain.json
 printf '\357\273\277  {"client_email": "fuzz@example.invalid"}' \
 	>plain-bom.json
 printf '[1, 2, 3]\n' >plain-array.json
-printf 'age-encryption.org/v1\n-> X25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n--- AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n' \
-	>age-header.bin
-printf -- '-----BEGIN AGE ENCRYPTED FILE-----\nYWdlLWVuY3J5cHRpb24ub3JnL3YxCg==\n-----END AGE ENCRYPTED FILE-----\n' \
-	>age-armor.txt
+a43=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+printf 'age-encryption.org/v1\n-> X25519 %s\n%s\n--- %s\n' "$a43" "$a43" \
+	"$a43" >age-x25519-header.bin
+printf 'age-encryption.org/v1\n-> scrypt %s 22\n%s\n--- %s\n' \
+	AAAAAAAAAAAAAAAAAAAAAA "$a43" "$a43" >age-scrypt22-header.bin
+printf -- '-----BEGIN AGE ENCRYPTED FILE-----\n%s\n%s\n' \
+	YWdlLWVuY3J5cHRpb24ub3JnL3YxCg== \
+	'-----END AGE ENCRYPTED FILE-----' >age-armor-intro-only.txt

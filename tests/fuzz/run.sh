@@ -23,21 +23,32 @@ else
 	targets=("${all[@]}")
 fi
 
-werror=OFF
-[ "${CI:-}" = true ] && werror=ON
 jobs=$(nproc)
 [ "$jobs" -gt 2 ] && jobs=2
 
-t0=$SECONDS
-CC=${SAFS_FUZZ_CC:-clang} cmake -S "$top" -B "$build" -DSAFS_FUZZ=ON \
-	-DSAFS_SANITIZE=ON -DSAFS_WERROR=$werror >/dev/null
-cmake --build "$build" -j"$jobs" --target fuzz >/dev/null
-echo "fuzz: build took $((SECONDS - t0)) s" >&2
-
+cc=$(command -v "${SAFS_FUZZ_CC:-clang}")
 work=$(mktemp -d "${TMPDIR:-/tmp}/safs-fuzz.XXXXXX")
+t0=$SECONDS
+# A build directory configured with another compiler cannot switch.
+if [ -f "$build/CMakeCache.txt" ] &&
+    ! grep -qx "CMAKE_C_COMPILER:[A-Z]*=$cc" "$build/CMakeCache.txt"; then
+	rm -rf "$build"
+fi
+# Warnings are shown, not fatal: the main build (-Werror in CI) owns them.
+CC=$cc cmake -S "$top" -B "$build" -DSAFS_FUZZ=ON -DSAFS_SANITIZE=ON \
+	-DSAFS_WERROR=OFF >/dev/null
+if ! cmake --build "$build" -j"$jobs" --target fuzz >"$work/build.log" 2>&1
+then
+	cat "$work/build.log" >&2
+	exit 1
+fi
+grep -E 'warning:' "$work/build.log" >&2 || true
+echo "fuzz: build took $((SECONDS - t0)) s" >&2
 echo "fuzz: work directory (corpora, logs, crash artifacts): $work" >&2
 
 # The account seeds with real keys: made here, used here, never committed.
+# They are throwaway keys, but a failed run leaves them in $work (mode
+# 0700) with the crash inputs that may need them.
 account_seeds() {
 	local d=$1 k=$work/keys n
 	mkdir -p "$k"
@@ -52,16 +63,27 @@ account_seeds() {
 	openssl genpkey -algorithm ED25519 -out "$k/ed25519.pem" 2>/dev/null
 	for n in rsa2048 rsa2048-pkcs1 rsa1024 p256 ed25519; do
 		# JSON string: the PEM's newlines as \n (PEM has no " or \).
-		printf '{\n  "type": "service_account",\n  "project_id": "p-1",\n  "private_key_id": "0123456789abcdef",\n  "private_key": "%s",\n  "client_email": "fuzz@p-1.iam.gserviceaccount.com",\n  "client_id": "1",\n  "token_uri": "https://oauth2.googleapis.com/token"\n}\n' \
-			"$(awk '{ printf "%s\\n", $0 }' "$k/$n.pem")" \
-			>"$d/sa-$n.json"
+		{
+			printf '{\n  "type": "service_account",\n'
+			printf '  "project_id": "p-1",\n'
+			printf '  "private_key_id": "0123456789abcdef",\n'
+			printf '  "private_key": "%s",\n' \
+			    "$(awk '{ printf "%s\\n", $0 }' "$k/$n.pem")"
+			printf '  "client_email": "%s",\n' \
+			    fuzz@p-1.iam.gserviceaccount.com
+			printf '  "client_id": "1",\n'
+			printf '  "token_uri": "%s"\n}\n' \
+			    https://oauth2.googleapis.com/token
+		} >"$d/sa-$n.json"
 	done
 	# Without the optional private_key_id.
 	sed '/private_key_id/d' "$d/sa-rsa2048.json" >"$d/sa-rsa2048-nokid.json"
 }
 
+# Reports on stderr, into each target's log (not files: libFuzzer saves
+# the input that caused them).
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export ASAN_OPTIONS=detect_leaks=1
 if sym=$(command -v llvm-symbolizer); then
 	export ASAN_SYMBOLIZER_PATH=$sym
 fi
