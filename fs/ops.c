@@ -998,13 +998,19 @@ fs_publish_token(struct fs *fs, size_t i, struct secbuf *tok, time_t iat,
 	maybe_free(fs, old);
 	se = fs->se;
 	pthread_mutex_unlock(&fs->lock);
+	/* The name, and the cached listing that still shows the old
+	 * inode number. */
 	if (se != NULL) {
-		if (in_root)
+		if (in_root) {
 			fuse_lowlevel_notify_inval_entry(se, ROOT_INO, "token",
 			    5);
-		if (name[0] != '\0')
+			fuse_lowlevel_notify_inval_inode(se, ROOT_INO, 0, 0);
+		}
+		if (name[0] != '\0') {
 			fuse_lowlevel_notify_inval_entry(se, TOKENS_INO, name,
 			    strlen(name));
+			fuse_lowlevel_notify_inval_inode(se, TOKENS_INO, 0, 0);
+		}
 	}
 	return 0;
 }
