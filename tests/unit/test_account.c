@@ -167,7 +167,7 @@ test_other_key_types(void)
 	expect_fail("{\"client_email\":\"a@b\",\"private_key\":\"not a key\"}",
 	    SAFS_ERR_KEY, "private_key");
 	expect_fail("{\"client_email\":\"a@b\",\"private_key\":"
-	    "\"-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE "
+	    "\"-----BEGIN PRIVATE " "KEY-----\\nAAAA\\n-----END PRIVATE "
 	    "KEY-----\\n\"}", SAFS_ERR_KEY, "private_key");
 }
 
