@@ -44,8 +44,10 @@ struct daemon {
 	pthread_cond_t cv;
 	int reload_wanted, reload_debounce, stopping;
 	struct creds *pending;
+	int pending_set;	/* a result waits in pending/_r/_err */
 	int pending_r;
 	struct errbuf pending_err;
+	int pass_from;		/* where the mount's passphrase came from */
 };
 
 static int64_t
@@ -142,7 +144,9 @@ arm_timer(struct daemon *d)
 	for (size_t i = 0; i < c->config.nprofiles; i++)
 		if ((t = minter_refresh_at(c->minters[i], d->iats[i])) < at)
 			at = t;
-	if (d->retry_ms != 0 && d->retry_ms < at)
+	/* After a failed mint the due token's refresh point is past: wait
+	 * for the retry, do not spin on it. */
+	if (d->retry_ms != 0 && at < d->retry_ms)
 		at = d->retry_ms;
 	memset(&its, 0, sizeof(its));
 	if (at == INT64_MAX) {
@@ -184,10 +188,17 @@ apply_reload(struct daemon *d)
 	int r;
 
 	pthread_mutex_lock(&d->mu);
+	if (!d->pending_set) {
+		/* Its eventfd write came after we took it with an earlier
+		 * one: nothing waits. */
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
 	nc = d->pending;
 	r = d->pending_r;
 	e = d->pending_err;
 	d->pending = NULL;
+	d->pending_set = 0;
 	pthread_mutex_unlock(&d->mu);
 	if (r != 0) {
 		log_error("reload of %s failed, still serving the previous "
@@ -237,9 +248,11 @@ handle_inotify(struct daemon *d)
 		for (char *p = buf; p < buf + n;
 		     p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
-			/* The file itself, or a Kubernetes ..data swap. */
-			if (ev->len > 0 && (strcmp(ev->name, d->source_base)
-			    == 0 || strcmp(ev->name, "..data") == 0))
+			/* The file itself, or a Kubernetes ..data swap; on
+			 * a queue overflow we cannot know, so reload. */
+			if ((ev->mask & IN_Q_OVERFLOW) || (ev->len > 0 &&
+			    (strcmp(ev->name, d->source_base) == 0 ||
+			    strcmp(ev->name, "..data") == 0)))
 				request_reload(d, 1);
 		}
 	}
@@ -287,10 +300,14 @@ worker_main(void *arg)
 	for (;;) {
 		arm_timer(d);
 		if (poll(p, d->ifd >= 0 ? 5 : 4, -1) == -1) {
+			struct timespec ts = { 1, 0 };
+
 			if (errno == EINTR)
 				continue;
+			/* Never stop rotating tokens or taking signals. */
 			log_error("poll: %s", strerror(errno));
-			break;
+			nanosleep(&ts, NULL);
+			continue;
 		}
 		if (p[0].revents)
 			break;
@@ -345,7 +362,10 @@ reloader_main(void *arg)
 			nanosleep(&ts, NULL);
 			pthread_mutex_lock(&d->mu);
 			d->reload_wanted = d->reload_debounce = 0;
+			debounce = d->stopping;
 			pthread_mutex_unlock(&d->mu);
+			if (debounce)
+				break;
 		}
 		notify_send("RELOADING=1");
 		memset(&e, 0, sizeof(e));
@@ -356,14 +376,26 @@ reloader_main(void *arg)
 			r = err_set(&e, SAFS_ERR_NOPASS, "passfd= is read "
 			    "once, at mount; to reload, use passfile= or "
 			    "extpass=");
+		} else if (d->pass_from == PASSPHRASE_FROM_TTY) {
+			/* A prompt from a background thread would take the
+			 * terminal, and the signals, from the user. */
+			r = err_set(&e, SAFS_ERR_NOPASS, "the passphrase was "
+			    "typed at mount; to reload, use passfile= or "
+			    "extpass=");
 		} else {
 			r = creds_load(&o, d->source, &nc, &e);
 		}
 		pthread_mutex_lock(&d->mu);
 		creds_free(d->pending);
 		d->pending = nc;
+		d->pending_set = 1;
 		d->pending_r = r;
 		d->pending_err = e;
+		if (d->stopping) {
+			/* daemon_stop() gave up waiting for us. */
+			creds_free(d->pending);
+			d->pending = NULL;
+		}
 		pthread_mutex_unlock(&d->mu);
 		if (write(d->rfd, &one, sizeof(one)) < 0)
 			log_error("eventfd: %s", strerror(errno));
@@ -419,6 +451,7 @@ daemon_start(struct daemon **dp, struct fs *fs, struct fuse_session *se,
 	}
 	d->fs = fs;
 	d->se = se;
+	d->pass_from = c->pass_from;
 	d->loop_thread = pthread_self();
 	d->opts = o;
 	d->creds = c;
@@ -471,14 +504,14 @@ daemon_start(struct daemon **dp, struct fs *fs, struct fuse_session *se,
 	return SAFS_ERR_SYSTEM;
 }
 
-void
+int
 daemon_stop(struct daemon *d)
 {
 	struct timespec deadline;
 	uint64_t one = 1;
 
 	if (d == NULL)
-		return;
+		return 0;
 	d->loop_done = 1;
 	pthread_mutex_lock(&d->mu);
 	d->stopping = 1;
@@ -488,19 +521,26 @@ daemon_stop(struct daemon *d)
 		log_error("eventfd: %s", strerror(errno));
 	if (d->have_worker)
 		pthread_join(d->worker, NULL);
+	/* The worker is gone: the live credentials are ours to wipe. */
+	creds_free(d->creds);
+	d->creds = NULL;
 	if (d->have_reloader) {
-		/* A reload stuck in a passphrase program must not hold up
-		 * the unmount; exit takes it down with it. */
+		/* A reload waiting on a passphrase program must not hold up
+		 * the unmount: end the program, then wait a little. */
+		passphrase_cancel();
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += 5;
 		if (pthread_timedjoin_np(d->reloader, NULL, &deadline) != 0) {
+			pthread_mutex_lock(&d->mu);
+			creds_free(d->pending);
+			d->pending = NULL;
+			pthread_mutex_unlock(&d->mu);
 			log_warn("a reload is still running; not waiting for "
 			    "it");
-			return;
+			return -1;	/* d stays: the thread still uses it */
 		}
 	}
 	creds_free(d->pending);
-	creds_free(d->creds);
 	{
 		int fds[] = { d->tfd, d->sfd, d->ifd, d->efd, d->rfd };
 
@@ -515,4 +555,5 @@ daemon_stop(struct daemon *d)
 	free(d->source_dir);
 	free(d->source_base);
 	free(d);
+	return 0;
 }

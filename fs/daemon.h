@@ -24,9 +24,13 @@ int daemon_start(struct daemon **dp, struct fs *fs, struct fuse_session *se,
     struct creds *c, const time_t *iats, const struct safs_opts *o,
     const char *source);
 
-/* After fuse_session_loop() returned: stop and join the threads; frees
- * the credentials. NULL is a no-op. */
-void daemon_stop(struct daemon *d);
+/*
+ * After fuse_session_loop() returned: stop and join the threads; wipes and
+ * frees the credentials. Returns 0, or -1 when a reload could not be
+ * stopped in time: it still reads the options, so the caller must exit
+ * (_exit) without freeing them. NULL is a no-op.
+ */
+int daemon_stop(struct daemon *d);
 
 /* Mint one token per profile of c, now: tokens[], iats[], refresh_ms[]
  * (each c->config.nprofiles long). 0 or SAFS_ERR_*. */

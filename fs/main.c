@@ -586,7 +586,7 @@ run_mount(struct cli *cli)
 	time_t *iats = NULL;
 	char *fsname = NULL, *mopts = NULL;
 	struct stat st;
-	int statusfd = -1, code, r, mounted = 0;
+	int statusfd = -1, code, r, mounted = 0, stuck = 0;
 	sigset_t sigs;
 	size_t n;
 
@@ -681,15 +681,20 @@ run_mount(struct cli *cli)
 		detach();
 	/* Silent on the terminal when daemonized: success says nothing. */
 	log_info("mounted %s on %s", cli->source, cli->mountpoint);
+	if (cli->opts.audit && log_async_start() != 0)
+		log_warn("audit lines are written synchronously (cannot "
+		    "start the log thread)");
 	log_debug("secure heap in use: %zu bytes", CRYPTO_secure_used());
 	report(&statusfd, EXIT_OK);
 	notify_send("READY=1\nSTATUS=mounted");
 
 	code = fuse_session_loop(se) < 0 ? EXIT_INTERNAL : EXIT_OK;
+	log_async_stop();	/* every audit line written */
 	notify_send("STOPPING=1");
 	log_info("unmounting %s", cli->mountpoint);
  out:
-	daemon_stop(d);		/* before the fs its worker publishes to */
+	/* Before the fs its worker publishes to. */
+	stuck = daemon_stop(d) != 0;
 	if (mounted)
 		fuse_session_unmount(se);
 	if (se != NULL)
@@ -706,6 +711,8 @@ run_mount(struct cli *cli)
 	fs_free(fs);
 	creds_free(c);
 	report(&statusfd, code);
+	if (stuck)
+		_exit(code);	/* a reload thread still borrows the options */
 	return code;
 }
 

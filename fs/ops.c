@@ -224,7 +224,9 @@ safs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (n == NULL) {
-		fuse_reply_err(req, d == NULL ? ENOTDIR : ENOENT);
+		/* tokens/ gone with a reload is ENOENT, like its names. */
+		fuse_reply_err(req, d == NULL && parent != TOKENS_INO ?
+		    ENOTDIR : ENOENT);
 		return;
 	}
 	if (fuse_reply_entry(req, &e) != 0) {
@@ -296,11 +298,12 @@ static void
 audit_open(fuse_req_t req, const struct node *n)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	char path[64], comm[64] = "?";
+	char path[64], comm[64] = "?", quoted[128];
 	struct timespec ts;
 	struct tm tm;
 	char when[32];
 	ssize_t k;
+	size_t i;
 	int fd;
 
 	/* procfs answers from kernel memory: no wait on any disk. */
@@ -312,13 +315,25 @@ audit_open(fuse_req_t req, const struct node *n)
 		}
 		close(fd);
 	}
+	/* The reader names itself: quote it, escaping what would end or
+	 * bend the quotes (the log escapes control bytes). */
+	for (k = 0, i = 0; comm[i] != '\0' && (size_t)k + 5 < sizeof(quoted);
+	     i++) {
+		if (comm[i] == '"' || comm[i] == '\\')
+			k += snprintf(quoted + k, sizeof(quoted) - (size_t)k,
+			    "\\x%02x", (unsigned char)comm[i]);
+		else
+			quoted[k++] = comm[i];
+	}
+	quoted[k] = '\0';
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	log_msg(LOG_AUTHPRIV | LOG_NOTICE, "audit: time=%s.%03ldZ entry=%s "
-	    "pid=%d uid=%u gid=%u comm=%s", when, ts.tv_nsec / 1000000,
-	    n->path, (int)ctx->pid, (unsigned)ctx->uid, (unsigned)ctx->gid,
-	    comm);
+	/* Queued, never written here: a slow log must not stall opens. */
+	log_msg_async(LOG_AUTHPRIV | LOG_NOTICE, "audit: time=%s.%03ldZ "
+	    "entry=%s pid=%d uid=%u gid=%u comm=\"%s\"", when,
+	    ts.tv_nsec / 1000000, n->path, (int)ctx->pid, (unsigned)ctx->uid,
+	    (unsigned)ctx->gid, quoted);
 }
 
 static void
@@ -444,7 +459,7 @@ safs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		if (i < 2) {
 			name = i == 0 ? "." : "..";
-			st.st_ino = ino;
+			st.st_ino = i == 0 ? ino : ROOT_INO;
 			st.st_mode = S_IFDIR;
 		} else {
 			name = d->v[i - 2].name;

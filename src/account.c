@@ -46,6 +46,36 @@ no_passphrase_cb(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/*
+ * A PEM whose private numbers were damaged still parses, and would sign
+ * tokens no verifier accepts: sign once now and check the signature with
+ * the key's own public half, so such a key fails at load, clearly.
+ */
+static int
+self_test(EVP_PKEY *pkey, struct errbuf *e)
+{
+	static const unsigned char msg[] = "safs: key self-test";
+	unsigned char sig[ACCOUNT_SIG_MAX];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *sctx = EVP_MD_CTX_new(), *vctx = EVP_MD_CTX_new();
+	int ok;
+
+	ok = sctx != NULL && vctx != NULL &&
+	    EVP_DigestSignInit(sctx, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+	    EVP_DigestSign(sctx, sig, &siglen, msg, sizeof(msg) - 1) == 1 &&
+	    EVP_DigestVerifyInit(vctx, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+	    EVP_DigestVerify(vctx, sig, siglen, msg, sizeof(msg) - 1) == 1;
+	EVP_MD_CTX_free(sctx);
+	EVP_MD_CTX_free(vctx);
+	OPENSSL_cleanse(sig, sizeof(sig));
+	ERR_clear_error();
+	if (!ok)
+		return err_set(e, SAFS_ERR_KEY, "private_key is damaged: a "
+		    "signature made with it does not verify with its own "
+		    "public key");
+	return 0;
+}
+
 static int
 load_key(struct account *a, const char *pem, struct errbuf *e)
 {
@@ -67,7 +97,7 @@ load_key(struct account *a, const char *pem, struct errbuf *e)
 		return err_set(e, SAFS_ERR_KEY, "private_key is RSA-%d; "
 		    "safs takes %d to %d bits", a->bits, ACCOUNT_KEY_MIN_BITS,
 		    ACCOUNT_KEY_MAX_BITS);
-	return 0;
+	return self_test(a->pkey, e);
 }
 
 static char *

@@ -215,7 +215,8 @@ scrypt_key(const char *pass, size_t passlen, const struct header *h,
 {
 	unsigned char salt[sizeof(SCRYPT_LABEL) - 1 + 16];
 	uint64_t nn = (uint64_t)1 << h->log_n;
-	uint64_t maxmem = (uint64_t)1 << (h->log_n + 11);
+	/* scrypt needs 128 * r * (N + p + 2) bytes: room for that. */
+	uint64_t maxmem = 128 * 8 * (nn + 3) + (1 << 20);
 	uint32_t rr = 8, pp = 1;
 	OSSL_PARAM params[7], *q = params;
 

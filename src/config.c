@@ -481,7 +481,9 @@ config_load(const struct safs_opts *o, struct token_config *out,
 	if (o->config == NULL)
 		return config_parse(NULL, 0, o, out, e);
 	memset(out, 0, sizeof(*out));
-	if ((fd = open(o->config, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	/* O_NONBLOCK: a FIFO must not hang us; fstat() refuses it. */
+	if ((fd = open(o->config, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
 		return err_set(e, SAFS_ERR_CONFIG, "cannot open config %s: %s",
 		    o->config, strerror(errno));
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {

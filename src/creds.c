@@ -2,6 +2,7 @@
 #include "creds.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "passphrase.h"
 #include "source.h"
@@ -28,10 +29,15 @@ creds_load(const struct safs_opts *o, const char *source,
 	    (r = envelope_inspect(secbuf_data(raw), secbuf_len(raw),
 	    o->format, &c->info, e)) != 0)
 		goto out;
-	if (envelope_needs_passphrase(secbuf_data(raw), secbuf_len(raw), &ep)
-	    && (r = passphrase_get(&ps, &pass, &c->pass_from, &c->pass_warn,
-	    e)) != 0)
+	if (!envelope_needs_passphrase(secbuf_data(raw), secbuf_len(raw), &ep)) {
+		/* A plain source: a passfd= is not read, but still closed,
+		 * as it would be once read. */
+		if (o->passfd >= 0)
+			close(o->passfd);
+	} else if ((r = passphrase_get(&ps, &pass, &c->pass_from,
+	    &c->pass_warn, e)) != 0) {
 		goto out;
+	}
 	r = envelope_open(secbuf_data(raw), secbuf_len(raw), &ep,
 	    pass ? (const char *)secbuf_data(pass) : NULL,
 	    pass ? secbuf_len(pass) : 0, &plain, &c->info, e);

@@ -219,7 +219,15 @@ minter_ttl(const struct minter *m)
 int64_t
 minter_refresh_at(const struct minter *m, time_t iat)
 {
-	return (int64_t)iat * 1000 + (int64_t)m->ttl * m->refresh * 10;
+	int64_t at = (int64_t)iat * 1000 + (int64_t)m->ttl * m->refresh * 10;
+
+	/*
+	 * iat is whole seconds: a token minted late in second iat with a
+	 * refresh point inside that second (token_ttl=1) would be due at
+	 * once, and its successor would carry the same iat. One mint per
+	 * second at most.
+	 */
+	return at > ((int64_t)iat + 1) * 1000 ? at : ((int64_t)iat + 1) * 1000;
 }
 
 int

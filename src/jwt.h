@@ -39,7 +39,8 @@ long minter_ttl(const struct minter *m);
 
 /*
  * Wall-clock time (ms since the epoch) at which the token issued at iat
- * should be replaced: iat + ttl * refresh / 100.
+ * should be replaced: iat + ttl * refresh / 100, and no sooner than the
+ * next whole second.
  */
 int64_t minter_refresh_at(const struct minter *m, time_t iat);
 

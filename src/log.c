@@ -2,6 +2,9 @@
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,4 +106,117 @@ log_debug_at(const char *func, const char *fmt, ...)
 	vsnprintf(raw + n, sizeof(raw) - n, fmt, ap);
 	va_end(ap);
 	emit(LOG_DEBUG, raw);
+}
+
+#define ASYNC_SLOTS 128
+#define ASYNC_LINE 512
+
+struct aslot {
+	int prio;
+	char text[ASYNC_LINE];
+};
+
+static struct aslot *ring;
+static unsigned long ahead, atail, adropped;
+static pthread_mutex_t amu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t acv = PTHREAD_COND_INITIALIZER;
+static pthread_t athread;
+static int arunning, astop;
+
+static void *
+async_main(void *arg)
+{
+	struct aslot s;
+	unsigned long dropped;
+	char msg[96];
+	int have;
+
+	(void)arg;
+	pthread_mutex_lock(&amu);
+	for (;;) {
+		while (ahead == atail && adropped == 0 && !astop)
+			pthread_cond_wait(&acv, &amu);
+		if (ahead == atail && adropped == 0)
+			break;	/* stopping, and all written */
+		dropped = adropped;
+		adropped = 0;
+		if ((have = ahead != atail) != 0)
+			s = ring[atail++ % ASYNC_SLOTS];
+		pthread_mutex_unlock(&amu);
+		/* The sink may block here; the request path never does. */
+		if (dropped != 0) {
+			snprintf(msg, sizeof(msg), "%lu audit lines dropped: "
+			    "the log did not keep up", dropped);
+			emit(LOG_WARNING, msg);
+		}
+		if (have)
+			emit(s.prio, s.text);
+		pthread_mutex_lock(&amu);
+	}
+	pthread_mutex_unlock(&amu);
+	return NULL;
+}
+
+int
+log_async_start(void)
+{
+	sigset_t all, old;
+	int r;
+
+	if (arunning)
+		return 0;
+	if ((ring = calloc(ASYNC_SLOTS, sizeof(*ring))) == NULL)
+		return -1;
+	astop = 0;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&athread, NULL, async_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		free(ring);
+		ring = NULL;
+		return -1;
+	}
+	arunning = 1;
+	return 0;
+}
+
+void
+log_async_stop(void)
+{
+	if (!arunning)
+		return;
+	pthread_mutex_lock(&amu);
+	astop = 1;
+	pthread_cond_signal(&acv);
+	pthread_mutex_unlock(&amu);
+	pthread_join(athread, NULL);
+	arunning = 0;
+	free(ring);
+	ring = NULL;
+}
+
+void
+log_msg_async(int prio, const char *fmt, ...)
+{
+	char raw[ASYNC_LINE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	if (!arunning) {
+		emit(prio, raw);
+		return;
+	}
+	pthread_mutex_lock(&amu);
+	if (ahead - atail == ASYNC_SLOTS) {
+		adropped++;
+	} else {
+		ring[ahead % ASYNC_SLOTS].prio = prio;
+		memcpy(ring[ahead % ASYNC_SLOTS].text, raw, sizeof(raw));
+		ahead++;
+	}
+	pthread_cond_signal(&acv);
+	pthread_mutex_unlock(&amu);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -160,12 +161,45 @@ split_args(char *s)
 	return argv;
 }
 
+/* The extpass program running now, for passphrase_cancel(); cleared
+ * under the lock before it is reaped, so its pid cannot be reused while
+ * set. */
+static pthread_mutex_t extpass_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t extpass_pid;
+
+void
+passphrase_cancel(void)
+{
+	pthread_mutex_lock(&extpass_lock);
+	if (extpass_pid > 0)
+		kill(extpass_pid, SIGKILL);
+	pthread_mutex_unlock(&extpass_lock);
+}
+
+static void
+reap(pid_t pid, int *status)
+{
+	siginfo_t si;
+
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) == -1 &&
+	    errno == EINTR)
+		;
+	pthread_mutex_lock(&extpass_lock);
+	extpass_pid = 0;
+	pthread_mutex_unlock(&extpass_lock);
+	while (waitpid(pid, status, 0) == -1 && errno == EINTR)
+		;
+}
+
 static int
 from_extpass(const char *cmd, struct secbuf **outp, struct errbuf *e)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
 	char *copy = NULL, **argv = NULL;
-	int pfd[2] = { -1, -1 }, status, r = SAFS_ERR_INTERNAL, have_fa = 0;
+	int pfd[2] = { -1, -1 }, status = 0, r = SAFS_ERR_INTERNAL;
+	int have_fa = 0, have_attr = 0;
 	pid_t pid = -1;
 
 	if ((copy = strdup(cmd)) == NULL || (argv = split_args(copy)) == NULL) {
@@ -183,9 +217,36 @@ from_extpass(const char *cmd, struct secbuf **outp, struct errbuf *e)
 		goto out;
 	}
 	have_fa = 1;
+	if (posix_spawnattr_init(&attr) != 0) {
+		r = err_set(e, SAFS_ERR_SYSTEM, "extpass: %s",
+		    strerror(errno));
+		goto out;
+	}
+	have_attr = 1;
+	/*
+	 * The program starts clean, whichever thread runs it: no blocked
+	 * signals (a reload runs in a thread that blocks them all), default
+	 * dispositions (safs ignores SIGPIPE), and no descriptor of ours
+	 * but its stdout (libfuse leaves some without O_CLOEXEC).
+	 */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF);
 	if ((errno = posix_spawn_file_actions_adddup2(&fa, pfd[1], 1)) != 0 ||
-	    (errno = posix_spawnp(&pid, argv[0], &fa, NULL, argv,
-	    environ)) != 0) {
+	    (errno = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0) {
+		r = err_set(e, SAFS_ERR_SYSTEM, "extpass: %s",
+		    strerror(errno));
+		goto out;
+	}
+	pthread_mutex_lock(&extpass_lock);
+	errno = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+	if (errno == 0)
+		extpass_pid = pid;
+	pthread_mutex_unlock(&extpass_lock);
+	if (errno != 0) {
 		pid = -1;
 		r = err_set(e, SAFS_ERR_NOPASS, "extpass: cannot run %s: %s",
 		    argv[0], strerror(errno));
@@ -196,8 +257,7 @@ from_extpass(const char *cmd, struct secbuf **outp, struct errbuf *e)
 	r = from_fd(pfd[0], 0, "extpass program", outp, e);
 	close(pfd[0]);
 	pfd[0] = -1;
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+	reap(pid, &status);
 	pid = -1;
 	/* Closing our end after the first line may kill it with SIGPIPE. */
 	/* A failed program is reported as such, whatever it printed. */
@@ -218,13 +278,14 @@ from_extpass(const char *cmd, struct secbuf **outp, struct errbuf *e)
  out:
 	if (have_fa)
 		posix_spawn_file_actions_destroy(&fa);
+	if (have_attr)
+		posix_spawnattr_destroy(&attr);
 	if (pfd[0] != -1)
 		close(pfd[0]);
 	if (pfd[1] != -1)
 		close(pfd[1]);
 	if (pid > 0)
-		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-			;
+		reap(pid, &status);
 	free(argv);
 	free(copy);
 	return r;

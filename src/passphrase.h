@@ -43,6 +43,10 @@ struct passphrase_src {
 int passphrase_get(const struct passphrase_src *src, struct secbuf **outp,
     int *fromp, int *warnp, struct errbuf *e);
 
+/* Kill (SIGKILL) the extpass program passphrase_get() waits on, if any:
+ * for shutting down while a reload waits. Safe from any thread. */
+void passphrase_cancel(void);
+
 /* The first line of the n bytes at buf: its length, or -1 when longer
  * than max. Exposed for the unit tests and the fuzzer. */
 long passphrase_first_line(const unsigned char *buf, size_t n, size_t max);

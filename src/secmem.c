@@ -43,10 +43,15 @@ ossl_free(void *p, const char *file, int line)
 {
 	(void)file;
 	(void)line;
-	if (p != NULL && CRYPTO_secure_allocated(p))
+	if (p == NULL)
+		return;
+	if (CRYPTO_secure_allocated(p)) {
 		CRYPTO_secure_free(p, NULL, 0);	/* wipes */
-	else
-		free(p);
+		return;
+	}
+	/* OpenSSL frees PEM and DER buffers without cleansing them. */
+	OPENSSL_cleanse(p, malloc_usable_size(p));
+	free(p);
 }
 
 static void *
@@ -61,13 +66,13 @@ ossl_realloc(void *p, size_t n, const char *file, int line)
 		ossl_free(p, file, line);
 		return NULL;
 	}
-	if (!CRYPTO_secure_allocated(p))
-		return realloc(p, n);
-	old = CRYPTO_secure_actual_size(p);
+	/* Never plain realloc(): it would leave the old block unwiped. */
+	old = CRYPTO_secure_allocated(p) ? CRYPTO_secure_actual_size(p) :
+	    malloc_usable_size(p);
 	if ((q = ossl_malloc(n, file, line)) == NULL)
 		return NULL;
 	memcpy(q, p, old < n ? old : n);
-	CRYPTO_secure_free(p, NULL, 0);
+	ossl_free(p, file, line);
 	return q;
 }
 
@@ -157,9 +162,9 @@ secmem_free(void *p)
 	if (p == NULL)
 		return;
 	/*
-	 * CRYPTO_secure_free() wipes arena blocks, but a block that fell
-	 * back to the plain heap (arena full, or no arena) is freed as is;
-	 * wipe it ourselves with its real size.
+	 * CRYPTO_secure_free() wipes arena blocks, but without an arena
+	 * OPENSSL_secure_zalloc() hands out plain heap, freed as is: wipe it
+	 * ourselves with its real size.
 	 */
 	if (!CRYPTO_secure_allocated(p))
 		OPENSSL_cleanse(p, malloc_usable_size(p));

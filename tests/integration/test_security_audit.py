@@ -30,7 +30,7 @@ __all__ = ["principals", "world"]
 
 AUDIT = re.compile(r"^safs: audit: time=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)"
                    r"\.(\d{3})Z entry=(\S+) pid=(\d+) uid=(\d+) gid=(\d+) "
-                   r"comm=(.*)$")
+                   r"comm=\"(.*)\"$")
 
 
 def _config(world):
