@@ -17,6 +17,7 @@
 #include "log.h"
 #include "notify.h"
 #include "passphrase.h"
+#include "util.h"
 
 #define RETRY_MS 1000		/* after a failed mint */
 #define DEBOUNCE_MS 200		/* let a writer finish before a reload */
@@ -49,15 +50,6 @@ struct daemon {
 	struct errbuf pending_err;
 	int pass_from;		/* where the mount's passphrase came from */
 };
-
-static int64_t
-realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 daemon_check_clock(void)
@@ -102,7 +94,7 @@ static void
 refresh_due(struct daemon *d)
 {
 	struct creds *c = d->creds;
-	int64_t now = realtime_ms();
+	int64_t now = util_now_ms();
 	struct secbuf *tok;
 	time_t iat;
 	int r;
@@ -151,7 +143,7 @@ arm_timer(struct daemon *d)
 	memset(&its, 0, sizeof(its));
 	if (at == INT64_MAX) {
 		/* No tokens: still ask to hear of clock changes, far out. */
-		at = realtime_ms() + 86400LL * 1000;
+		at = util_now_ms() + 86400LL * 1000;
 	}
 	if (at <= 0)
 		at = 1;

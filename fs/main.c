@@ -30,6 +30,7 @@
 #include "notify.h"
 #include "passphrase.h"
 #include "source.h"
+#include "util.h"
 
 /* Exit codes: stable, documented in --help and safs(8). */
 enum {
@@ -476,23 +477,6 @@ run_token(const struct cli *cli)
 	return code;
 }
 
-/* fsname= value: the source path with FUSE's option separators escaped. */
-static char *
-escape_opt(const char *s)
-{
-	char *out = malloc(strlen(s) * 2 + 1), *q = out;
-
-	if (out == NULL)
-		return NULL;
-	for (; *s != '\0'; s++) {
-		if (*s == ',' || *s == '\\')
-			*q++ = '\\';
-		*q++ = *s;
-	}
-	*q = '\0';
-	return out;
-}
-
 static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
     va_list ap) __attribute__((format(printf, 2, 0)));
 
@@ -634,7 +618,7 @@ run_mount(struct cli *cli)
 			log_warn("hide=: no entry named %s", unmatched);
 	}
 
-	if ((fsname = escape_opt(cli->source)) == NULL ||
+	if ((fsname = util_escape_opt(cli->source)) == NULL ||
 	    asprintf(&mopts, "ro,nosuid,nodev,noexec,default_permissions,"
 	    "fsname=%s,subtype=safs%s%s", fsname, cli->opts.fuse ? "," : "",
 	    cli->opts.fuse ? cli->opts.fuse : "") < 0) {

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "util.h"
 
 #define ROOT_INO FUSE_ROOT_ID	/* 1 */
 #define TOKENS_INO 2
@@ -65,15 +66,6 @@ static struct fs *
 req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -140,7 +132,7 @@ node_timeout(const struct node *n)
 	 * second line of defence, ending the kernel's trust in the name a
 	 * little after its successor is due.
 	 */
-	t = (double)(n->refresh_ms - now_ms()) / 1000.0 + 1.0;
+	t = (double)(n->refresh_ms - util_now_ms()) / 1000.0 + 1.0;
 	return t < 0.1 ? 0.1 : t;
 }
 

@@ -12,6 +12,7 @@
 
 #include "b64.h"
 #include "options.h"
+#include "util.h"
 
 struct account {
 	struct secbuf *json;
@@ -178,7 +179,7 @@ derive_public(struct account *a, const char *kid, struct errbuf *e)
 static int
 collect_entries(struct account *a, const cJSON *root, struct errbuf *e)
 {
-	const cJSON *m, *o;
+	const cJSON *m;
 	size_t n = 0;
 
 	for (m = root->child; m != NULL; m = m->next)
@@ -189,10 +190,9 @@ collect_entries(struct account *a, const cJSON *root, struct errbuf *e)
 	for (m = root->child; m != NULL; m = m->next) {
 		struct account_entry *ent;
 
-		for (o = root->child; o != m; o = o->next)
-			if (strcmp(o->string, m->string) == 0)
-				return err_set(e, SAFS_ERR_ACCOUNT,
-				    "member '%.64s' appears twice", m->string);
+		if (util_json_twin(root, m))
+			return err_set(e, SAFS_ERR_ACCOUNT,
+			    "member '%.64s' appears twice", m->string);
 		if (!cJSON_IsString(m) || !options_safe_name(m->string) ||
 		    account_reserved_name(m->string))
 			continue;
@@ -266,7 +266,7 @@ account_load(const unsigned char *json, size_t len, struct account **outp,
 	struct account *a = NULL;
 	cJSON *root = NULL;
 	const cJSON *key, *kid;
-	const char *end = NULL;
+	size_t pos;
 	int r = SAFS_ERR_INTERNAL;
 
 	*outp = NULL;
@@ -275,22 +275,14 @@ account_load(const unsigned char *json, size_t len, struct account **outp,
 		r = err_set(e, SAFS_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	root = cJSON_ParseWithLengthOpts((const char *)secbuf_data(a->json),
-	    len, &end, 0);
-	if (root == NULL) {
-		r = err_set(e, SAFS_ERR_JSON, "decrypted content is not valid "
-		    "JSON (near byte %zu)", end != NULL ? (size_t)(end -
-		    (const char *)secbuf_data(a->json)) : (size_t)0);
+	if ((r = util_json_parse((const char *)secbuf_data(a->json), len,
+	    &root, &pos)) != 0) {
+		r = r == UTIL_JSON_SYNTAX ?
+		    err_set(e, SAFS_ERR_JSON, "decrypted content is not valid "
+		    "JSON (near byte %zu)", pos) :
+		    err_set(e, SAFS_ERR_JSON, "decrypted content is not valid "
+		    "JSON: data after the object");
 		goto out;
-	}
-	for (; end != NULL && (size_t)(end - (const char *)secbuf_data(
-	     a->json)) < len; end++) {
-		if (*end != ' ' && *end != '\t' && *end != '\n' &&
-		    *end != '\r') {
-			r = err_set(e, SAFS_ERR_JSON, "decrypted content is "
-			    "not valid JSON: data after the object");
-			goto out;
-		}
 	}
 	if (!cJSON_IsObject(root)) {
 		r = err_set(e, SAFS_ERR_ACCOUNT, "not a service account: the "

@@ -11,6 +11,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "util.h"
+
 /* Claims safs sets itself; a profile's "claims" cannot replace them. */
 static const char *const own_claims[] = { "iat", "exp", "nbf", "iss", "sub",
 	"email", "aud", "project_id", "user_id", "resource_access",
@@ -19,15 +21,6 @@ static const char *const own_claims[] = { "iat", "exp", "nbf", "iss", "sub",
 static const char *const profile_keys[] = { "audience", "token_ttl",
 	"refresh", "user_id", "project_id", "display_name", "resource_access",
 	"claims", NULL };
-
-static int
-in_list(const char *const *list, const char *s)
-{
-	for (; *list != NULL; list++)
-		if (strcmp(*list, s) == 0)
-			return 1;
-	return 0;
-}
 
 static void
 profile_free(struct token_profile *p)
@@ -67,18 +60,6 @@ static int
 nomem(struct errbuf *e)
 {
 	return err_set(e, SAFS_ERR_NOMEM, "out of memory");
-}
-
-static int
-set_str(char **dst, const char *v, struct errbuf *e)
-{
-	char *copy = strdup(v);
-
-	if (copy == NULL)
-		return nomem(e);
-	free(*dst);
-	*dst = copy;
-	return 0;
 }
 
 /* resource_access from a JSON array of strings. */
@@ -158,7 +139,7 @@ string_member(const cJSON *m, const char *where, char **dst, struct errbuf *e)
 	if (*m->valuestring == '\0')
 		return err_set(e, SAFS_ERR_CONFIG, "config: %s%s is empty",
 		    where, m->string);
-	return set_str(dst, m->valuestring, e);
+	return util_set_str(dst, m->valuestring, e);
 }
 
 static int
@@ -193,12 +174,11 @@ merge_claims(struct token_profile *p, const cJSON *m, const char *where,
 	if (p->claims == NULL && (p->claims = cJSON_CreateObject()) == NULL)
 		return nomem(e);
 	cJSON_ArrayForEach(it, m) {
-		for (const cJSON *o = m->child; o != it; o = o->next)
-			if (strcmp(o->string, it->string) == 0)
-				return err_set(e, SAFS_ERR_CONFIG, "config: "
-				    "%sclaims: '%.64s' appears twice", where,
-				    it->string);
-		if (in_list(own_claims, it->string))
+		if (util_json_twin(m, it))
+			return err_set(e, SAFS_ERR_CONFIG, "config: "
+			    "%sclaims: '%.64s' appears twice", where,
+			    it->string);
+		if (util_in_list(own_claims, it->string))
 			return err_set(e, SAFS_ERR_CONFIG, "config: %sclaims: "
 			    "'%s' is set by safs itself", where, it->string);
 		if ((copy = cJSON_Duplicate(it, 1)) == NULL)
@@ -214,18 +194,17 @@ static int
 apply_object(struct token_profile *p, const cJSON *obj, const char *where,
     int top, struct errbuf *e)
 {
-	const cJSON *m, *o;
+	const cJSON *m;
 	long n;
 	int r;
 
 	for (m = obj->child; m != NULL; m = m->next) {
-		for (o = obj->child; o != m; o = o->next)
-			if (strcmp(o->string, m->string) == 0)
-				return err_set(e, SAFS_ERR_CONFIG, "config: "
-				    "%s%s appears twice", where, m->string);
+		if (util_json_twin(obj, m))
+			return err_set(e, SAFS_ERR_CONFIG, "config: "
+			    "%s%s appears twice", where, m->string);
 		if (top && strcmp(m->string, "profiles") == 0)
 			continue;
-		if (!in_list(profile_keys, m->string))
+		if (!util_in_list(profile_keys, m->string))
 			return err_set(e, SAFS_ERR_CONFIG, "config: unknown "
 			    "key %s'%.64s'", where, m->string);
 		if (strcmp(m->string, "audience") == 0)
@@ -292,15 +271,15 @@ apply_options(struct token_profile *p, const struct safs_opts *o,
 {
 	int r = 0;
 
-	if (o->audience && (r = set_str(&p->audience, o->audience, e)) != 0)
+	if (o->audience && (r = util_set_str(&p->audience, o->audience, e)) != 0)
 		return r;
-	if (o->user_id && (r = set_str(&p->user_id, o->user_id, e)) != 0)
+	if (o->user_id && (r = util_set_str(&p->user_id, o->user_id, e)) != 0)
 		return r;
 	if (o->project_id &&
-	    (r = set_str(&p->project_id, o->project_id, e)) != 0)
+	    (r = util_set_str(&p->project_id, o->project_id, e)) != 0)
 		return r;
 	if (o->display_name &&
-	    (r = set_str(&p->display_name, o->display_name, e)) != 0)
+	    (r = util_set_str(&p->display_name, o->display_name, e)) != 0)
 		return r;
 	if (o->resource_access &&
 	    (r = set_ra_list(p, o->resource_access, e)) != 0)
@@ -338,29 +317,22 @@ config_parse(const char *json, size_t len, const struct safs_opts *o,
 	struct token_profile base = { 0 }, *v = NULL;
 	const cJSON *profiles = NULL, *m, *def = NULL;
 	cJSON *root = NULL;
-	const char *end = NULL;
 	char where[300];
-	size_t n = 0, cap;
+	size_t n = 0, cap, pos;
 	int r = SAFS_ERR_INTERNAL;
 
 	memset(out, 0, sizeof(*out));
 	base.ttl = CONFIG_DEFAULT_TTL;
 	base.refresh = CONFIG_DEFAULT_REFRESH;
 	if (json != NULL) {
-		root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-		if (root == NULL) {
-			r = err_set(e, SAFS_ERR_CONFIG, "config: not valid "
-			    "JSON (near byte %zu)", end ? (size_t)(end - json)
-			    : (size_t)0);
+		if ((r = util_json_parse(json, len, &root, &pos)) != 0) {
+			r = r == UTIL_JSON_SYNTAX ?
+			    err_set(e, SAFS_ERR_CONFIG, "config: not valid "
+			    "JSON (near byte %zu)", pos) :
+			    err_set(e, SAFS_ERR_CONFIG, "config: data after "
+			    "the JSON object");
 			goto out;
 		}
-		for (; (size_t)(end - json) < len; end++)
-			if (*end != ' ' && *end != '\t' && *end != '\n' &&
-			    *end != '\r') {
-				r = err_set(e, SAFS_ERR_CONFIG, "config: data "
-				    "after the JSON object");
-				goto out;
-			}
 		if (!cJSON_IsObject(root)) {
 			r = err_set(e, SAFS_ERR_CONFIG, "config: not a JSON "
 			    "object");
@@ -419,15 +391,12 @@ config_parse(const char *json, size_t len, const struct safs_opts *o,
 	out->has_default = n == 1;
 	if (profiles != NULL) {
 		for (m = profiles->child; m != NULL; m = m->next) {
-			const cJSON *o2;
-
-			for (o2 = profiles->child; o2 != m; o2 = o2->next)
-				if (strcmp(o2->string, m->string) == 0) {
-					r = err_set(e, SAFS_ERR_CONFIG,
-					    "config: profile '%.64s' appears "
-					    "twice", m->string);
-					goto out;
-				}
+			if (util_json_twin(profiles, m)) {
+				r = err_set(e, SAFS_ERR_CONFIG, "config: "
+				    "profile '%.64s' appears twice",
+				    m->string);
+				goto out;
+			}
 			if (strcmp(m->string, CONFIG_DEFAULT_PROFILE) == 0)
 				continue;
 			snprintf(where, sizeof(where), "profiles.%.64s.",

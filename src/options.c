@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "util.h"
 
 /* Options that would carry a secret on the command line. */
 static const char *const secret_opts[] = { "password", "pass", "passwd",
@@ -30,15 +31,6 @@ static const char *const ignored[] = { "rw", "ro", "dev", "nodev", "suid",
 	"nosuid", "exec", "noexec", "defaults", "auto", "noauto", "nofail",
 	"_netdev", "user", "users", "nouser", "owner", "group",
 	"default_permissions", NULL };
-
-static int
-in_list(const char *const *list, const char *s)
-{
-	for (; *list != NULL; list++)
-		if (strcmp(*list, s) == 0)
-			return 1;
-	return 0;
-}
 
 void
 options_init(struct safs_opts *o)
@@ -114,40 +106,23 @@ options_list_has(const char *list, const char *name)
 	return 0;
 }
 
-static int
-set_str(char **dst, const char *v, struct errbuf *e)
-{
-	char *copy = strdup(v);
-
-	if (copy == NULL)
-		return err_set(e, SAFS_ERR_NOMEM, "out of memory");
-	free(*dst);
-	*dst = copy;
-	return 0;
-}
-
 /* Append "name[=value]" to the pass-through list, re-escaping commas. */
 static int
 add_fuse(struct safs_opts *o, const char *item, struct errbuf *e)
 {
-	size_t old = o->fuse ? strlen(o->fuse) : 0, n = 0;
-	char *p, *q;
-	const char *s;
+	size_t old = o->fuse ? strlen(o->fuse) : 0;
+	char *esc, *p;
 
-	for (s = item; *s != '\0'; s++)
-		n += (*s == ',' || *s == '\\') ? 2 : 1;
-	if ((p = realloc(o->fuse, old + n + 2)) == NULL)
+	if ((esc = util_escape_opt(item)) == NULL ||
+	    (p = realloc(o->fuse, old + strlen(esc) + 2)) == NULL) {
+		free(esc);
 		return err_set(e, SAFS_ERR_NOMEM, "out of memory");
-	o->fuse = p;
-	q = p + old;
-	if (old > 0)
-		*q++ = ',';
-	for (s = item; *s != '\0'; s++) {
-		if (*s == ',' || *s == '\\')
-			*q++ = '\\';
-		*q++ = *s;
 	}
-	*q = '\0';
+	o->fuse = p;
+	if (old > 0)
+		p[old++] = ',';
+	strcpy(p + old, esc);
+	free(esc);
 	return 0;
 }
 
@@ -207,7 +182,7 @@ parse_one(struct safs_opts *o, char *item, struct errbuf *e)
 		*v++ = '\0';
 	if (*k == '\0')
 		return 0;	/* "a,,b" */
-	if (in_list(secret_opts, k))
+	if (util_in_list(secret_opts, k))
 		return err_set(e, SAFS_ERR_USAGE, "option '%s=' would put the "
 		    "passphrase in the process list; use passfile=PATH (or "
 		    "passfd=N, extpass=PROGRAM)", k);
@@ -226,7 +201,7 @@ parse_one(struct safs_opts *o, char *item, struct errbuf *e)
 #define STR(name, field)						\
 	if (strcmp(k, name) == 0) {					\
 		NEED_VALUE();						\
-		return set_str(&o->field, v, e);			\
+		return util_set_str(&o->field, v, e);			\
 	}
 #define FLAG(name, field)						\
 	if (strcmp(k, name) == 0) {					\
@@ -255,13 +230,13 @@ parse_one(struct safs_opts *o, char *item, struct errbuf *e)
 			NEED_VALUE();
 		if (*v != '\0' && check_list(k, v, 0, e) != 0)
 			return SAFS_ERR_USAGE;
-		return set_str(&o->resource_access, v, e);
+		return util_set_str(&o->resource_access, v, e);
 	}
 	if (strcmp(k, "hide") == 0) {
 		NEED_VALUE();
 		if (check_list(k, v, 1, e) != 0)
 			return SAFS_ERR_USAGE;
-		return set_str(&o->hide, v, e);
+		return util_set_str(&o->hide, v, e);
 	}
 	if (strcmp(k, "passfd") == 0) {
 		NEED_VALUE();
@@ -336,18 +311,18 @@ parse_one(struct safs_opts *o, char *item, struct errbuf *e)
 		o->have_mode = 1;
 		return 0;
 	}
-	if (in_list(fuse_flags, k)) {
+	if (util_in_list(fuse_flags, k)) {
 		NO_VALUE();
 		if (strcmp(k, "allow_other") == 0)
 			o->allow_other = 1;
 		return add_fuse(o, k, e);
 	}
-	if (in_list(fuse_values, k)) {
+	if (util_in_list(fuse_values, k)) {
 		NEED_VALUE();
 		v[-1] = '=';
 		return add_fuse(o, k, e);
 	}
-	if (in_list(ignored, k) || strncmp(k, "x-", 2) == 0 ||
+	if (util_in_list(ignored, k) || strncmp(k, "x-", 2) == 0 ||
 	    strcmp(k, "comment") == 0)
 		return 0;
 #undef NEED_VALUE
